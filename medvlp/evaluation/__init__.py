@@ -1,0 +1,1 @@
+# Copyright (c) medvlp contributors. All rights reserved.

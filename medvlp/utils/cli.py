@@ -1,0 +1,89 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""Helpers shared by the command-line tools in ``tools/``."""
+import os
+import os.path as osp
+import sys
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+from mmengine.config import Config, DictAction
+
+
+class UserError(Exception):
+    """An error in what the user asked for (a path, a config key), not in medvlp."""
+
+
+def add_common_args(parser) -> None:
+    """Add the arguments every runner tool accepts."""
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings in the config, as key=value pairs, e.g. '
+        'train_dataloader.batch_size=4 model.backbone.arch=b. Lists: key="[a,b]".')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher; tools/dist_*.sh pass "pytorch"')
+    # torchrun sets LOCAL_RANK in the environment; torch.distributed.launch passed it as an
+    # argument. Accept both spellings.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
+    """Read a config file and apply ``--cfg-options`` to it.
+
+    Raises:
+        UserError: If the file does not exist or is not a config mmengine can read.
+    """
+    if not osp.isfile(path):
+        raise UserError(f'config file "{path}" does not exist')
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def check_checkpoint(path: str, what: str) -> str:
+    """Return ``path`` if it is a readable checkpoint file, else raise a UserError."""
+    if not osp.isfile(path):
+        raise UserError(f'{what}: checkpoint "{path}" does not exist')
+    return path
+
+
+def default_work_dir(config_path: str) -> str:
+    """``./work_dirs/<config name>``, the OpenMMLab default."""
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def set_local_rank(local_rank: int) -> None:
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(local_rank)
+
+
+@contextmanager
+def report_user_errors(prog: str) -> Iterator[None]:
+    """Turn mistakes in the user's input into a one-line message and exit status 2.
+
+    Covers medvlp's own :class:`UserError` and the registry's "is not in the ... registry"
+    ``KeyError`` raised when a config names an unknown ``type``. Anything else keeps its
+    traceback: it is a bug to report, not a typo to fix. Set ``MEDVLP_DEBUG=1`` to see the
+    traceback of user errors too.
+    """
+    try:
+        yield
+    except UserError as e:
+        _exit_with(prog, str(e), e)
+    except KeyError as e:
+        message = e.args[0] if e.args else ''
+        if isinstance(message, str) and 'registry' in message and 'is not in' in message:
+            _exit_with(prog, f'unknown type in config: {message}', e)
+        raise
+
+
+def _exit_with(prog: str, message: str, exc: BaseException) -> None:
+    if os.environ.get('MEDVLP_DEBUG'):
+        raise exc
+    print(f'{prog}: error: {message}', file=sys.stderr)
+    sys.exit(2)

@@ -1,0 +1,51 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""Fixtures shared by the whole test suite."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    """Where the real test data lives: $MEDVLP_SHARED_DATA or <repo>/../shared/data."""
+    return Path(os.environ.get('MEDVLP_SHARED_DATA', REPO_ROOT.parent / 'shared' / 'data'))
+
+
+@pytest.fixture(scope='session')
+def repo_root() -> Path:
+    return REPO_ROOT
+
+
+@pytest.fixture(scope='session')
+def shared_data() -> Path:
+    """The real chest X-ray / report data; tests using it skip when it is absent."""
+    path = shared_data_dir()
+    if not path.is_dir():
+        pytest.skip(f'real data not found at {path}; set MEDVLP_SHARED_DATA to the folder '
+                    'holding covid-cxr/, openi/ and vocab/')
+    return path
+
+
+@pytest.fixture(scope='session')
+def run_tool():
+    """Run a script from tools/ in a subprocess; returns the CompletedProcess."""
+
+    def _run(*args, env=None, timeout=600, check=True):
+        cmd = [sys.executable if str(args[0]).endswith('.py') else 'bash'] + \
+            [str(REPO_ROOT / 'tools' / args[0])] + [str(a) for a in args[1:]]
+        full_env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), PYTHON=sys.executable,
+                        OMP_NUM_THREADS='1')
+        full_env.update(env or {})
+        proc = subprocess.run(cmd, cwd=REPO_ROOT, env=full_env, capture_output=True,
+                              text=True, timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError(f'{" ".join(cmd)} exited {proc.returncode}\n'
+                                 f'--- stdout ---\n{proc.stdout[-5000:]}\n'
+                                 f'--- stderr ---\n{proc.stderr[-5000:]}')
+        return proc
+
+    return _run

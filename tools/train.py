@@ -1,0 +1,114 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""Train a model from a config: ``python tools/train.py CONFIG [options]``."""
+import argparse
+import os.path as osp
+
+from mmengine.runner import Runner
+
+from medvlp.utils import (UserError, add_common_args, check_checkpoint,
+                          default_work_dir, load_config, register_all_modules,
+                          report_user_errors, set_local_rank,
+                          setup_cpu_distributed)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Train a medvlp model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from a checkpoint path; without a path, resume from the latest '
+        'checkpoint in the work dir')
+    parser.add_argument(
+        '--amp', action='store_true', help='enable automatic mixed precision (GPU)')
+    parser.add_argument(
+        '--no-validate', action='store_true', help='skip validation during training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate linearly with the total batch size, using '
+        'auto_scale_lr.base_batch_size from the config')
+    parser.add_argument(
+        '--no-pin-memory', action='store_true', help='disable pin_memory in dataloaders')
+    parser.add_argument(
+        '--no-persistent-workers',
+        action='store_true',
+        help='disable persistent_workers in dataloaders')
+    add_common_args(parser)
+    args = parser.parse_args(argv)
+    set_local_rank(args.local_rank)
+    return args
+
+
+def merge_args(cfg, args):
+    """Fold the command-line options into the config."""
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = default_work_dir(args.config)
+
+    if args.amp:
+        import torch
+        if not torch.cuda.is_available():
+            raise UserError('--amp needs a CUDA GPU; this machine has none')
+        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+            raise UserError(f'--amp cannot be combined with optim_wrapper type '
+                            f'"{optim_wrapper}"')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = check_checkpoint(args.resume, '--resume')
+
+    if args.auto_scale_lr:
+        base = (cfg.get('auto_scale_lr') or {}).get('base_batch_size')
+        if base is None:
+            raise UserError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the '
+                            'config (the total batch size its learning rate is meant for)')
+        cfg.auto_scale_lr.enable = True
+
+    for loader_name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(loader_name)
+        if not loader:
+            continue
+        if args.no_pin_memory:
+            loader['pin_memory'] = False
+        if args.no_persistent_workers:
+            loader['persistent_workers'] = False
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    with report_user_errors('train.py'):
+        register_all_modules(init_default_scope=False)
+        cfg = load_config(args.config, args.cfg_options)
+        cfg = merge_args(cfg, args)
+        setup_cpu_distributed(cfg, args.launcher)
+        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
+            _build_custom_runner(cfg)
+        runner.train()
+    print(f'train.py: finished; checkpoints and logs in {osp.abspath(cfg.work_dir)}')
+
+
+def _build_custom_runner(cfg):
+    from medvlp.registry import RUNNERS
+    return RUNNERS.build(cfg)
+
+
+if __name__ == '__main__':
+    main()
