@@ -96,6 +96,8 @@ else
         "${PIP[@]}" install --quiet --no-deps --force-reinstall --find-links "$WHEELS" \
             --only-binary=mmcv "mmcv==$MMCV_VERSION"
         mmcv_ok || { log "ERROR: mmcv $MMCV_VERSION was built but its compiled ops are missing"; exit 1; }
+        # torch 2.14 declares setuptools>=77; the old one was only needed for the build.
+        "${PIP[@]}" install --quiet 'setuptools>=77'
     fi
 fi
 

@@ -1,0 +1,3 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""medvlp's models: backbones, text encoders, heads, mask generators, necks, losses and
+algorithms, each registered in :data:`medvlp.registry.MODELS`."""
