@@ -1,3 +1,7 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """medvlp's models: backbones, text encoders, heads, mask generators, necks, losses and
 algorithms, each registered in :data:`medvlp.registry.MODELS`."""
+from .heads import *  # noqa: F401,F403
+from .losses import *  # noqa: F401,F403
+from .necks import *  # noqa: F401,F403
+from .text_encoders import *  # noqa: F401,F403
