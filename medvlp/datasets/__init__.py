@@ -1,0 +1,11 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+from .image_report import (ImageReportDataset, dump_annotation_file,
+                           read_annotation_file)
+from .mimic_cxr import CHEXPERT_CLASSES, MIMICCXRDataset
+from .openi import OPENI_CLASSES, OpenIDataset
+from .transforms import *  # noqa: F401,F403
+
+__all__ = [
+    'ImageReportDataset', 'MIMICCXRDataset', 'OpenIDataset', 'read_annotation_file',
+    'dump_annotation_file', 'CHEXPERT_CLASSES', 'OPENI_CLASSES'
+]

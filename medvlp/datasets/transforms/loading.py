@@ -1,0 +1,215 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""Loading chest X-rays (PNG, JPEG, DICOM) into 3-channel uint8 arrays."""
+import io
+import logging
+import os.path as osp
+from typing import Optional
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmengine.fileio import get
+from mmengine.logging import print_log
+from PIL import Image, UnidentifiedImageError
+
+from medvlp.registry import TRANSFORMS
+
+#: File suffixes read as DICOM (besides any file with the ``DICM`` preamble magic).
+DICOM_SUFFIXES = ('.dcm', '.dicom')
+
+
+class CorruptImageError(ValueError):
+    """An image file exists but cannot be decoded (truncated, corrupt, not an image)."""
+
+
+def _to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """Map a greyscale array of any numeric type to uint8.
+
+    8-bit data is returned unchanged. Deeper data (12/16-bit PNGs, DICOM after the modality
+    and VOI LUTs) is stretched from its own minimum to its maximum, the usual practice for
+    chest X-rays whose stored range varies from scanner to scanner.
+    """
+    if pixels.dtype == np.uint8:
+        return pixels
+    pixels = pixels.astype(np.float32)
+    low, high = float(pixels.min()), float(pixels.max())
+    if high <= low:
+        return np.zeros(pixels.shape, dtype=np.uint8)
+    pixels = (pixels - low) * (255.0 / (high - low))
+    return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
+
+
+def decode_dicom(content: bytes, filename: str = '<bytes>') -> np.ndarray:
+    """Decode DICOM bytes to a 2-D uint8 greyscale array.
+
+    Applies the modality LUT (rescale slope/intercept), the VOI LUT or window when present,
+    and inverts MONOCHROME1 images so that bone is bright, as in every other format.
+
+    Raises:
+        ImportError: If ``pydicom`` is not installed.
+        CorruptImageError: If the bytes are not a readable DICOM image.
+    """
+    try:
+        import pydicom
+    except ImportError as e:
+        raise ImportError(
+            f'reading the DICOM file "{filename}" needs pydicom; install it with '
+            '`pip install pydicom` (or `pip install -r requirements/optional.txt`), '
+            'or convert the images to PNG/JPEG first') from e
+    try:
+        from pydicom.pixels import apply_modality_lut, apply_voi_lut
+    except ImportError:  # pydicom < 3
+        from pydicom.pixel_data_handlers.util import (apply_modality_lut,
+                                                      apply_voi_lut)
+    try:
+        dataset = pydicom.dcmread(io.BytesIO(content))
+        pixels = dataset.pixel_array
+    except Exception as e:  # pydicom raises many types for broken files
+        raise CorruptImageError(
+            f'cannot decode DICOM image "{filename}": {type(e).__name__}: {e}') from e
+    if pixels.ndim == 3 and pixels.shape[-1] in (3, 4):  # rare colour DICOM
+        pixels = np.asarray(Image.fromarray(_to_uint8(pixels[..., :3])).convert('L'))
+    elif pixels.ndim != 2:
+        raise CorruptImageError(
+            f'DICOM image "{filename}" has pixel shape {pixels.shape}; expected one 2-D '
+            'frame')
+    pixels = apply_modality_lut(pixels, dataset)
+    pixels = apply_voi_lut(pixels, dataset)
+    pixels = _to_uint8(np.asarray(pixels))
+    if str(getattr(dataset, 'PhotometricInterpretation', '')).upper() == 'MONOCHROME1':
+        pixels = 255 - pixels
+    return pixels
+
+
+def decode_image(content: bytes, filename: str = '<bytes>') -> np.ndarray:
+    """Decode PNG/JPEG/other Pillow-readable bytes to a 2-D uint8 greyscale array.
+
+    Colour images (annotated figures, RGB-stored radiographs) are converted to luminance.
+    Pillow is used rather than OpenCV because it reports truncated files as errors
+    instead of returning a partly grey image.
+
+    Raises:
+        CorruptImageError: If the bytes are truncated, corrupt or not an image.
+    """
+    try:
+        with Image.open(io.BytesIO(content)) as img:
+            img.load()
+            if img.mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):
+                pixels = _to_uint8(np.asarray(img))
+            else:
+                pixels = np.asarray(img.convert('L'))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+        raise CorruptImageError(
+            f'cannot decode image "{filename}" ({len(content)} bytes): '
+            f'{type(e).__name__}: {e}') from e
+    if pixels.ndim == 3:  # 16-bit images with a trailing channel axis
+        pixels = pixels[..., 0]
+    return pixels
+
+
+def is_dicom(filename: str, content: bytes) -> bool:
+    """True for ``.dcm``/``.dicom`` files and files carrying the DICOM preamble magic."""
+    return (osp.splitext(filename)[1].lower() in DICOM_SUFFIXES
+            or content[128:132] == b'DICM')
+
+
+@TRANSFORMS.register_module()
+class LoadCXRImage(BaseTransform):
+    """Load a chest X-ray as a greyscale image replicated to 3 channels.
+
+    PNG (8 or 16 bit), JPEG and anything else Pillow reads are supported, and DICOM when
+    ``pydicom`` is installed. Every image is reduced to one luminance channel (radiographs
+    are grey; colour only comes from burnt-in annotations) and, with ``channels=3``, the
+    channel is repeated so ImageNet-style backbones and data preprocessors work unchanged.
+
+    **Required Keys:**
+
+    - img_path
+
+    **Added Keys:**
+
+    - img (np.uint8, ``(H, W, 3)`` or ``(H, W)`` with ``channels=1``)
+    - img_shape (tuple): ``(H, W)``
+    - ori_shape (tuple): ``(H, W)``
+
+    Args:
+        channels (int): 3 (default) to repeat the grey channel, 1 to keep a 2-D array.
+        to_float32 (bool): Convert the image to float32. Defaults to False.
+        on_error (str): What to do with a missing, truncated or corrupt file.
+            ``'raise'`` (default) raises :class:`CorruptImageError` (or
+            ``FileNotFoundError``) naming the file. ``'skip'`` logs a warning with a
+            running count and returns None; in training mode mmengine's
+            ``BaseDataset`` then fetches another random sample instead (in test mode it
+            raises). Use ``'skip'`` only for a few known-bad files among many.
+        backend_args (dict, optional): mmengine file backend arguments (for example a
+            Petrel or HTTP backend). Defaults to None, the local disk.
+    """
+
+    ON_ERROR_OPTIONS = ('raise', 'skip')
+
+    def __init__(self,
+                 channels: int = 3,
+                 to_float32: bool = False,
+                 on_error: str = 'raise',
+                 backend_args: Optional[dict] = None) -> None:
+        if channels not in (1, 3):
+            raise ValueError(f'channels must be 1 or 3, got {channels!r}')
+        if on_error not in self.ON_ERROR_OPTIONS:
+            raise ValueError(f'on_error must be one of {self.ON_ERROR_OPTIONS}, '
+                             f'got {on_error!r}')
+        self.channels = channels
+        self.to_float32 = to_float32
+        self.on_error = on_error
+        self.backend_args = backend_args.copy() if backend_args else None
+        #: How many images this instance (one per dataloader worker) has skipped.
+        self.num_skipped = 0
+
+    def read(self, filename: str) -> np.ndarray:
+        """Read and decode one file to a 2-D uint8 array.
+
+        Raises:
+            FileNotFoundError: If the file does not exist.
+            CorruptImageError: If it cannot be decoded.
+        """
+        try:
+            content = get(filename, backend_args=self.backend_args)
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f'image file "{filename}" does not exist') from e
+        if not content:
+            raise CorruptImageError(f'image file "{filename}" is empty (0 bytes)')
+        if is_dicom(filename, content):
+            return decode_dicom(content, filename)
+        return decode_image(content, filename)
+
+    def transform(self, results: dict) -> Optional[dict]:
+        """Load ``results['img_path']`` into ``results['img']``.
+
+        Returns:
+            dict or None: The updated results, or None when the file is bad and
+            ``on_error='skip'``.
+        """
+        filename = results['img_path']
+        try:
+            pixels = self.read(filename)
+        except (FileNotFoundError, CorruptImageError) as e:
+            if self.on_error == 'raise':
+                raise
+            self.num_skipped += 1
+            print_log(
+                f'LoadCXRImage skipped an unreadable image ({self.num_skipped} skipped so '
+                f'far by this worker): {e}',
+                logger='current',
+                level=logging.WARNING)
+            return None
+        if self.channels == 3:
+            pixels = np.repeat(pixels[..., None], 3, axis=2)
+        if self.to_float32:
+            pixels = pixels.astype(np.float32)
+        results['img'] = pixels
+        results['img_shape'] = pixels.shape[:2]
+        results['ori_shape'] = pixels.shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(channels={self.channels}, '
+                f'to_float32={self.to_float32}, on_error={self.on_error!r}, '
+                f'backend_args={self.backend_args})')

@@ -1,0 +1,164 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""Turning a record's cached report words into fixed-length token and word arrays."""
+from typing import List, Optional, Sequence
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from medvlp.registry import TRANSFORMS
+
+#: The record fields :class:`TokenizeReport` reads (written by the converters or by
+#: ``ImageReportDataset`` when it processes raw report text).
+REQUIRED_TEXT_FIELDS = ('words', 'sentence_ids')
+
+
+def keyword_flags(num_words: int, mesh: Sequence[dict], use_negated: bool = True) -> np.ndarray:
+    """Per-word 0/1 flags marking the words covered by MeSH matches.
+
+    Args:
+        num_words (int): Number of words in the record.
+        mesh (Sequence[dict]): The record's ``mesh`` list; each match covers the words
+            ``start_word`` (inclusive) to ``end_word`` (exclusive).
+        use_negated (bool): Whether negated matches ("no pneumothorax") count as
+            keywords. Defaults to True.
+
+    Returns:
+        np.ndarray: int64 array of shape ``(num_words,)``.
+    """
+    flags = np.zeros(num_words, dtype=np.int64)
+    for match in mesh:
+        if match.get('negated') and not use_negated:
+            continue
+        start = max(int(match['start_word']), 0)
+        end = min(int(match['end_word']), num_words)
+        flags[start:end] = 1
+    return flags
+
+
+def pad_to(values: Sequence[int], length: int, pad_value: int) -> np.ndarray:
+    """Truncate or pad ``values`` to ``length`` as an int64 array."""
+    out = np.full(length, pad_value, dtype=np.int64)
+    values = np.asarray(values[:length], dtype=np.int64)
+    out[:len(values)] = values
+    return out
+
+
+@TRANSFORMS.register_module()
+class TokenizeReport(BaseTransform):
+    """Tokenize a record's cached report words into fixed-length arrays.
+
+    The record must carry the text fields of ``ReportProcessor.process_report``
+    (``words``, ``sentence_ids`` and, for keyword flags, ``mesh``). Tokenization runs on
+    the cached words, so every token knows the word (and sentence) it came from; that
+    link is what word-level alignment heads and report-guided masking need.
+
+    **Required Keys:**
+
+    - words (List[str])
+    - sentence_ids (List[int]): sentence index of every word
+    - mesh (List[dict], optional): MeSH matches; no keywords when absent
+
+    **Added Keys** (int64 arrays; ``L = max_length``, ``W = max_words``):
+
+    - input_ids ``(L,)``: token ids, ``[CLS] ... [SEP]`` then padding
+    - attention_mask ``(L,)``: 1 for real tokens, 0 for padding
+    - word_ids ``(L,)``: index of the word each token belongs to, -1 for special
+      tokens and padding
+    - keyword_mask ``(L,)``: 1 for tokens of MeSH-matched words, else 0
+    - sentence_ids ``(L,)``: sentence index of each token, -1 for special tokens and
+      padding (the record's per-word ``sentence_ids`` list is replaced)
+    - word_keyword ``(W,)``: 1 for MeSH-matched words, 0 otherwise and for padding
+    - word_sentence_ids ``(W,)``: sentence index of each word, -1 for padding
+
+    Args:
+        tokenizer (dict): Config of a tokenizer in medvlp's ``TOKENIZERS`` registry,
+            built once per dataloader worker. Defaults to
+            ``dict(type='WordPieceTokenizer')``, the shipped MIMIC radiology vocabulary.
+        max_length (int): Number of token positions, special tokens included.
+            Defaults to 128.
+        max_words (int, optional): Length of the per-word arrays. Defaults to None,
+            meaning ``max_length`` (a word has at least one token, so no word that
+            has tokens is ever cut).
+        use_negated (bool): Whether negated MeSH matches ("no effusion") are keywords.
+            Defaults to True: a negated finding is still what the sentence is about.
+    """
+
+    def __init__(self,
+                 tokenizer: Optional[dict] = None,
+                 max_length: int = 128,
+                 max_words: Optional[int] = None,
+                 use_negated: bool = True) -> None:
+        if max_length < 2:
+            raise ValueError(f'max_length must be at least 2 ([CLS] and [SEP]), '
+                             f'got {max_length}')
+        if max_words is not None and max_words < 1:
+            raise ValueError(f'max_words must be positive, got {max_words}')
+        self.tokenizer_cfg = dict(tokenizer or dict(type='WordPieceTokenizer'))
+        self.max_length = max_length
+        self.max_words = max_words or max_length
+        self.use_negated = use_negated
+        self._tokenizer = None
+
+    @property
+    def tokenizer(self):
+        """The tokenizer, built on first use (so once in every dataloader worker)."""
+        if self._tokenizer is None:
+            from medvlp.text import build_tokenizer
+            self._tokenizer = build_tokenizer(dict(self.tokenizer_cfg))
+        return self._tokenizer
+
+    def __getstate__(self) -> dict:
+        # Workers rebuild the tokenizer instead of unpickling the Rust object.
+        state = self.__dict__.copy()
+        state['_tokenizer'] = None
+        return state
+
+    @staticmethod
+    def _check_fields(results: dict) -> None:
+        missing = [key for key in REQUIRED_TEXT_FIELDS if key not in results]
+        if missing:
+            where = results.get('img_path', results.get('study_id', '<unknown record>'))
+            raise KeyError(
+                f'TokenizeReport needs the cached text fields {list(REQUIRED_TEXT_FIELDS)} '
+                f'but the record of {where} has no {missing}. Write the annotation file '
+                'with a converter in tools/dataset_converters/ (prepare_mimic_cxr.py, '
+                'prepare_openi.py), or load raw report text with ImageReportDataset, '
+                'which runs ReportProcessor on records that lack them.')
+
+    def transform(self, results: dict) -> dict:
+        """Add the token and word arrays listed in the class docstring."""
+        self._check_fields(results)
+        words: List[str] = list(results['words'])
+        word_sentences = np.asarray(results['sentence_ids'], dtype=np.int64)
+        if len(word_sentences) != len(words):
+            raise ValueError(
+                f'record of {results.get("img_path")} has {len(words)} words but '
+                f'{len(word_sentences)} sentence_ids; the cached text fields are '
+                'inconsistent, regenerate the annotation file')
+        word_keyword = keyword_flags(len(words), results.get('mesh') or [],
+                                     self.use_negated)
+
+        encoded = self.tokenizer.encode_words(words, max_length=self.max_length)
+        word_ids = np.asarray(encoded['word_ids'], dtype=np.int64)
+        is_word = word_ids >= 0
+        safe_ids = np.where(is_word, word_ids, 0)
+        if len(words):
+            keyword_mask = np.where(is_word, word_keyword[safe_ids], 0)
+            token_sentences = np.where(is_word, word_sentences[safe_ids], -1)
+        else:
+            keyword_mask = np.zeros_like(word_ids)
+            token_sentences = np.full_like(word_ids, -1)
+
+        results['input_ids'] = np.asarray(encoded['input_ids'], dtype=np.int64)
+        results['attention_mask'] = np.asarray(encoded['attention_mask'], dtype=np.int64)
+        results['word_ids'] = word_ids
+        results['keyword_mask'] = keyword_mask.astype(np.int64)
+        results['sentence_ids'] = token_sentences.astype(np.int64)
+        results['word_keyword'] = pad_to(word_keyword, self.max_words, 0)
+        results['word_sentence_ids'] = pad_to(word_sentences, self.max_words, -1)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(tokenizer={self.tokenizer_cfg}, '
+                f'max_length={self.max_length}, max_words={self.max_words}, '
+                f'use_negated={self.use_negated})')

@@ -1,0 +1,98 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""LoadCXRImage on real PNG, JPEG and DICOM chest X-rays, and on broken files."""
+import numpy as np
+import pytest
+from PIL import Image
+
+from medvlp.datasets.transforms import CorruptImageError, LoadCXRImage
+from medvlp.registry import TRANSFORMS
+
+
+def _first_with_mode(paths, mode):
+    for path in paths:
+        with Image.open(path) as img:
+            if img.mode == mode:
+                return path
+    raise AssertionError(f'no {mode} image in the covid-cxr folder')
+
+
+@pytest.mark.parametrize('mode', ['L', 'RGB'])
+def test_png_becomes_three_equal_uint8_channels(covid_images, mode):
+    path = _first_with_mode(covid_images, mode)
+    results = LoadCXRImage()(dict(img_path=str(path)))
+    img = results['img']
+    with Image.open(path) as ref:
+        expected = np.asarray(ref.convert('L'))
+    assert img.dtype == np.uint8 and img.ndim == 3 and img.shape[2] == 3
+    assert results['img_shape'] == results['ori_shape'] == expected.shape
+    for channel in range(3):
+        np.testing.assert_array_equal(img[..., channel], expected)
+
+
+def test_jpeg_and_single_channel_and_float(covid_images, tmp_path):
+    jpg = tmp_path / 'x.jpg'
+    Image.open(covid_images[0]).convert('L').save(jpg, quality=95)
+    img = TRANSFORMS.build(dict(type='LoadCXRImage', channels=1))(dict(img_path=str(jpg)))['img']
+    assert img.ndim == 2 and img.dtype == np.uint8
+    img = LoadCXRImage(to_float32=True)(dict(img_path=str(jpg)))['img']
+    assert img.dtype == np.float32 and img.shape[2] == 3
+
+
+def test_sixteen_bit_png_is_stretched_to_uint8(tmp_path):
+    pixels = (np.arange(64 * 48, dtype=np.uint16).reshape(48, 64) * 3 + 1000)
+    path = tmp_path / 'deep.png'
+    Image.fromarray(pixels).save(path)
+    img = LoadCXRImage()(dict(img_path=str(path)))['img']
+    assert img.dtype == np.uint8 and img.shape == (48, 64, 3)
+    assert img.min() == 0 and img.max() == 255
+
+
+def test_dicom(shared_data):
+    pytest.importorskip('pydicom')
+    path = next((shared_data / 'samples' / 'siim').glob('*.dcm'))
+    img = LoadCXRImage()(dict(img_path=str(path)))['img']
+    assert img.shape == (1024, 1024, 3) and img.dtype == np.uint8
+    assert img.std() > 10  # a real radiograph, not a blank
+
+
+def test_truncated_png_raises_naming_the_file(covid_images, tmp_path):
+    data = covid_images[0].read_bytes()
+    broken = tmp_path / 'half.png'
+    broken.write_bytes(data[:len(data) // 2])
+    with pytest.raises(CorruptImageError, match='half.png'):
+        LoadCXRImage()(dict(img_path=str(broken)))
+    assert issubclass(CorruptImageError, ValueError)
+
+
+@pytest.mark.parametrize('content', [b'', b'not an image at all'])
+def test_empty_or_garbage_file_raises(tmp_path, content):
+    path = tmp_path / 'bad.png'
+    path.write_bytes(content)
+    with pytest.raises(CorruptImageError, match='bad.png'):
+        LoadCXRImage()(dict(img_path=str(path)))
+
+
+def test_missing_file_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nope.png'):
+        LoadCXRImage()(dict(img_path=str(tmp_path / 'nope.png')))
+
+
+def test_skip_returns_none_and_counts(covid_images, tmp_path, mm_log):
+    data = covid_images[0].read_bytes()
+    broken = tmp_path / 'half.png'
+    broken.write_bytes(data[:len(data) // 3])
+    load = LoadCXRImage(on_error='skip')
+    assert load(dict(img_path=str(broken))) is None
+    assert load(dict(img_path=str(tmp_path / 'gone.png'))) is None
+    assert load.num_skipped == 2
+    assert load(dict(img_path=str(covid_images[0]))) is not None
+    logged = mm_log.text()
+    assert 'half.png' in logged and 'truncated' in logged
+    assert 'gone.png' in logged and '2 skipped so far' in logged
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="'raise', 'skip'"):
+        LoadCXRImage(on_error='ignore')
+    with pytest.raises(ValueError, match='channels'):
+        LoadCXRImage(channels=2)

@@ -1,0 +1,145 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""TokenizeReport and PackImageReportInputs, alone and batched by a DataLoader."""
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from mmengine.dataset import default_collate, pseudo_collate
+from mmpretrain.structures import DataSample
+
+from medvlp.datasets.transforms import (PackImageReportInputs, TokenizeReport,
+                                        keyword_flags,
+                                        stack_data_sample_fields)
+from medvlp.registry import TRANSFORMS
+
+TEXT_KEYS = ('input_ids', 'attention_mask', 'word_ids', 'keyword_mask', 'sentence_ids')
+WORD_KEYS = ('word_keyword', 'word_sentence_ids')
+
+
+def record_from_text(text_module, text):
+    record = dict(img_path='x.png', study_id='s1')
+    record.update(text_module.ReportProcessor().process_report(text))
+    return record
+
+
+def toy_record():
+    words = ['Mild', 'cardiomegaly', '.', 'No', 'pneumothorax', '.']
+    return dict(
+        img_path='x.png', words=words, sentence_ids=[0, 0, 0, 1, 1, 1],
+        report='Mild cardiomegaly. No pneumothorax.',
+        sentences=['Mild cardiomegaly.', 'No pneumothorax.'],
+        mesh=[dict(term='Cardiomegaly', mesh_id='D006332', start_word=1, end_word=2,
+                   negated=False),
+              dict(term='Pneumothorax', mesh_id='D011030', start_word=4, end_word=5,
+                   negated=True)])
+
+
+def test_keyword_flags():
+    mesh = toy_record()['mesh']
+    assert keyword_flags(6, mesh).tolist() == [0, 1, 0, 0, 1, 0]
+    assert keyword_flags(6, mesh, use_negated=False).tolist() == [0, 1, 0, 0, 0, 0]
+    assert keyword_flags(3, [dict(start_word=2, end_word=9)]).tolist() == [0, 0, 1]
+
+
+def test_tokenize_arrays_line_up_with_words(text_module):
+    out = TokenizeReport(max_length=32, max_words=8)(toy_record())
+    for key in TEXT_KEYS:
+        assert out[key].shape == (32, ) and out[key].dtype == np.int64, key
+    for key in WORD_KEYS:
+        assert out[key].shape == (8, ) and out[key].dtype == np.int64, key
+    tokenizer = text_module.WordPieceTokenizer()
+    ids, word_ids, n = out['input_ids'], out['word_ids'], int(out['attention_mask'].sum())
+    assert ids[0] == tokenizer.cls_token_id and ids[n - 1] == tokenizer.sep_token_id
+    assert (ids[n:] == tokenizer.pad_token_id).all() and (word_ids[n:] == -1).all()
+    assert word_ids[0] == -1 and word_ids[n - 1] == -1
+    words = set(word_ids[1:n - 1].tolist())
+    assert words == set(range(6))
+    # tokens of 'cardiomegaly' (word 1) and 'pneumothorax' (word 4) are keywords
+    expected = np.isin(word_ids, [1, 4]).astype(np.int64)
+    np.testing.assert_array_equal(out['keyword_mask'], expected)
+    np.testing.assert_array_equal(
+        out['sentence_ids'], np.where(word_ids >= 0, np.array([0, 0, 0, 1, 1, 1])[word_ids], -1))
+    assert out['word_keyword'].tolist() == [0, 1, 0, 0, 1, 0, 0, 0]
+    assert out['word_sentence_ids'].tolist() == [0, 0, 0, 1, 1, 1, -1, -1]
+
+
+def test_use_negated_false_drops_negated_keywords(text_module):
+    out = TokenizeReport(max_length=32, use_negated=False)(toy_record())
+    flagged = set(out['word_ids'][out['keyword_mask'] == 1].tolist())
+    assert flagged == {1}
+
+
+def test_real_report_and_registry_build(text_module, shared_data):
+    import json
+    with open(shared_data / 'openi' / 'openi_reports.jsonl', encoding='utf-8') as f:
+        report = json.loads(f.readline())
+    text = f"FINDINGS: {report['findings']}\n\nIMPRESSION: {report['impression']}"
+    record = record_from_text(text_module, text)
+    transform = TRANSFORMS.build(dict(type='TokenizeReport', max_length=64))
+    out = transform(dict(record))
+    n = int(out['attention_mask'].sum())
+    assert 2 < n <= 64
+    matched_words = set()
+    for match in record['mesh']:
+        matched_words.update(range(match['start_word'], match['end_word']))
+    token_words = set(out['word_ids'][out['keyword_mask'] == 1].tolist())
+    visible = set(out['word_ids'][out['word_ids'] >= 0].tolist())
+    assert token_words == matched_words & visible
+    assert pickle.loads(pickle.dumps(transform))._tokenizer is None  # rebuilt per worker
+
+
+def test_missing_words_is_a_clear_key_error():
+    with pytest.raises(KeyError, match=r"no \['words', 'sentence_ids'\].*prepare_mimic_cxr"):
+        TokenizeReport()(dict(img_path='a.png', report='No effusion.'))
+
+
+def test_inconsistent_fields_raise():
+    record = toy_record()
+    record['sentence_ids'] = [0]
+    with pytest.raises(ValueError, match='6 words but 1 sentence_ids'):
+        TokenizeReport()(record)
+
+
+def test_pack_sets_tensors_label_and_meta(text_module):
+    results = TokenizeReport(max_length=16)(toy_record())
+    results.update(img=np.zeros((8, 6, 3), np.uint8), gt_label=[2, 5], sample_idx=3,
+                   uncertain_label=[1], img_shape=(8, 6), sections={'impression': 'x'})
+    packed = PackImageReportInputs(algorithm_keys=('uncertain_label', ))(results)
+    assert packed['inputs'].shape == (3, 8, 6)
+    sample = packed['data_samples']
+    assert isinstance(sample, DataSample)
+    assert sample.gt_label.tolist() == [2, 5]
+    assert sample.input_ids.shape == (16, ) and sample.input_ids.dtype == torch.int64
+    assert sample.word_keyword.shape == (16, )
+    assert sample.uncertain_label == [1]
+    assert sample.metainfo['report'] == 'Mild cardiomegaly. No pneumothorax.'
+    assert sample.metainfo['sentences'] == ['Mild cardiomegaly.', 'No pneumothorax.']
+    assert sample.metainfo['img_path'] == 'x.png' and sample.metainfo['sample_idx'] == 3
+    assert 'input_ids' not in sample.metainfo
+    only_ids = PackImageReportInputs(text_keys=('input_ids', ), meta_keys=())(results)
+    assert 'attention_mask' not in only_ids['data_samples']
+
+
+@pytest.mark.parametrize('collate', [default_collate, pseudo_collate])
+def test_batches_stack(text_module, collate):
+    tokenize, pack = TokenizeReport(max_length=24), PackImageReportInputs()
+    samples = []
+    for i in range(3):
+        record = toy_record()
+        record['words'] = record['words'][:6 - i]
+        record['sentence_ids'] = record['sentence_ids'][:6 - i]
+        record.update(img=np.full((10, 10, 3), i, np.uint8), gt_label=[i])
+        samples.append(pack(tokenize(record)))
+    batch = collate(samples)
+    assert len(batch['data_samples']) == 3
+    if collate is default_collate:
+        assert batch['inputs'].shape == (3, 3, 10, 10)
+    stacked = stack_data_sample_fields(batch['data_samples'])
+    assert set(stacked) == set(TEXT_KEYS + WORD_KEYS)
+    assert all(v.shape == (3, 24) for v in stacked.values())
+    assert stacked['attention_mask'].sum(1).tolist()[0] > stacked['attention_mask'].sum(1)[2]
+    bad = DataSample()
+    bad.set_field(torch.zeros(5, dtype=torch.long), 'input_ids')
+    with pytest.raises(ValueError, match='max_length'):
+        stack_data_sample_fields(list(batch['data_samples']) + [bad], keys=('input_ids', ))
