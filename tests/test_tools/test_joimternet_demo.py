@@ -1,0 +1,37 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""A short real JoImTeRNet training on the demo data learns to pair images and reports."""
+import json
+import re
+
+import pytest
+
+from medvlp.utils import load_checkpoint_file
+
+pytestmark = pytest.mark.slow
+DEMO = 'configs/joimternet/joimternet_vit-tiny-p16_1xb16-30e_demo.py'
+CHANCE_R10 = 10.0  # 100 in-sample pairs
+
+
+def test_training_lowers_loss_and_test_prints_recall(tmp_path, run_tool):
+    run_tool('train.py', DEMO, '--work-dir', tmp_path, '--cfg-options',
+             'train_cfg.max_epochs=20', 'train_cfg.val_interval=100',
+             'default_hooks.checkpoint.interval=20')
+    scalars = next(tmp_path.glob('*/vis_data/scalars.json')).read_text().splitlines()
+    logs = [json.loads(line) for line in scalars if '"loss_local_ce"' in line]
+    first, last = logs[0], logs[-1]
+    for term in ('loss_global_ce', 'loss_local_ce', 'loss_mlm'):
+        assert last[term] < first[term], term
+
+    ckpt = tmp_path / 'epoch_20.pth'
+    state = load_checkpoint_file(str(ckpt))['state_dict']
+    assert 'backbone.patch_embed.projection.weight' in state  # downstream hand-off prefix
+
+    proc = run_tool('test.py', DEMO, ckpt, '--work-dir', tmp_path / 'test',
+                    '--out', tmp_path / 'metrics.json')
+    printed = proc.stdout + proc.stderr
+    for name in ('i2t', 't2i'):
+        for k in (1, 5, 10):
+            assert re.search(rf'retrieval/{name}_R@{k}: \d', printed)
+    metrics = json.loads((tmp_path / 'metrics.json').read_text())
+    assert metrics['retrieval/i2t_R@10'] > 2.5 * CHANCE_R10
+    assert metrics['retrieval/t2i_R@10'] > 2.5 * CHANCE_R10
