@@ -35,3 +35,15 @@ def test_training_lowers_loss_and_test_prints_recall(tmp_path, run_tool):
     metrics = json.loads((tmp_path / 'metrics.json').read_text())
     assert metrics['retrieval/i2t_R@10'] > 2.5 * CHANCE_R10
     assert metrics['retrieval/t2i_R@10'] > 2.5 * CHANCE_R10
+
+    # the attention visualisation tool draws real demo samples from this checkpoint
+    out_dir = tmp_path / 'vis'
+    proc = run_tool('visualization/vis_word_attention.py', DEMO, ckpt, '--out-dir', out_dir,
+                    '--indices', 0, 7, '--max-words', 3)
+    pngs = sorted(out_dir.glob('*_attention.png'))
+    assert len(pngs) == 2 and all(p.stat().st_size > 10_000 for p in pngs)
+    from PIL import Image
+    assert Image.open(pngs[0]).size[0] > Image.open(pngs[0]).size[1]  # X-ray + overlays
+    bad = run_tool('visualization/vis_word_attention.py', DEMO, ckpt, '--out-dir', out_dir,
+                   '--indices', 500, check=False)
+    assert bad.returncode == 2 and 'outside the test set of 100 samples' in bad.stderr

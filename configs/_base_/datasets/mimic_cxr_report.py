@@ -1,0 +1,71 @@
+# MIMIC-CXR-JPG image-report pairs prepared by tools/dataset_converters/prepare_mimic_cxr.py
+# (see docs/en/user_guides/prepare_data.md). Frontal views, official splits, 224 px.
+dataset_type = 'MIMICCXRDataset'
+data_root = 'data/mimic-cxr/'
+img_size = 224
+max_length = 128  # tokens per report, [CLS] and [SEP] included
+
+train_pipeline = [
+    dict(type='LoadCXRImage'),
+    dict(type='mmpretrain.RandomResizedCrop', scale=img_size, crop_ratio_range=(0.6, 1.0),
+         backend='pillow', interpolation='bicubic'),
+    dict(type='TokenizeReport', max_length=max_length),
+    dict(type='PackImageReportInputs'),
+]
+test_pipeline = [
+    dict(type='LoadCXRImage'),
+    dict(type='mmpretrain.ResizeEdge', scale=img_size, edge='short', backend='pillow',
+         interpolation='bicubic'),
+    dict(type='mmpretrain.CenterCrop', crop_size=img_size),
+    dict(type='TokenizeReport', max_length=max_length),
+    dict(type='PackImageReportInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=8,
+    persistent_workers=True,
+    pin_memory=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/mimic_cxr.json',
+        data_prefix=dict(img_path=''),
+        split='train',
+        pipeline=train_pipeline))
+test_dataloader = dict(
+    batch_size=64,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/mimic_cxr.json',
+        data_prefix=dict(img_path=''),
+        split='test',
+        test_mode=True,
+        pipeline=test_pipeline))
+# JoImTeRNet's protocol: retrieval on 5 random subsets of 1,000 image-report pairs.
+test_evaluator = dict(
+    type='ImageReportRetrievalMetric', topk=(1, 5, 10), subset_size=1000, num_subsets=5)
+test_cfg = dict(type='TestLoop')
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='annotations/mimic_cxr.json',
+        data_prefix=dict(img_path=''),
+        split='validate',
+        test_mode=True,
+        pipeline=test_pipeline))
+val_evaluator = test_evaluator
+val_cfg = dict(type='ValLoop')

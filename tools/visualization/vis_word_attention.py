@@ -1,0 +1,136 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""Write PNGs showing where report words attend on their X-ray.
+
+    python tools/visualization/vis_word_attention.py CONFIG CHECKPOINT --out-dir DIR \
+        [--indices 0 1 2] [--words effusion pneumothorax] [--max-words 4]
+
+For each sample of the config's test set (``--indices``), the model's region-word
+alignment head gives the attention of every report word over the image regions. One PNG
+per sample shows the X-ray and one overlay per word: the words given by ``--words`` that
+occur in the report, else the report's MeSH terms, else the words with the most focused
+attention.
+"""
+import argparse
+import math
+import os
+import os.path as osp
+import textwrap
+
+import numpy as np
+import torch
+from mmengine.config import DictAction
+from mmengine.dataset import default_collate
+from mmengine.registry import DefaultScope
+from mmengine.runner import load_checkpoint
+
+from medvlp.registry import DATASETS, MODELS
+from medvlp.utils import (UserError, check_checkpoint, load_config, register_all_modules,
+                          report_user_errors)
+from medvlp.visualization import overlay_heatmap, patch_map_to_image
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Visualise word-to-region attention')
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--out-dir', required=True, help='folder for the PNGs')
+    parser.add_argument('--indices', type=int, nargs='+', default=[0, 1, 2, 3],
+                        help='test-set samples to draw (default: the first four)')
+    parser.add_argument('--words', nargs='+', help='words to show when the report has them')
+    parser.add_argument('--max-words', type=int, default=4, help='overlays per sample')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='key=value overrides, as in tools/train.py')
+    return parser.parse_args(argv)
+
+
+def choose_words(record: dict, attention: torch.Tensor, wanted, max_words: int) -> list:
+    """Indices of the words to draw (see the module docstring for the order)."""
+    words = record['words']
+    usable = [i for i in range(min(len(words), attention.size(0)))
+              if attention[i].sum() > 0 and any(c.isalnum() for c in words[i])]
+    if wanted:
+        wanted = {w.lower() for w in wanted}
+        chosen = [i for i in usable if words[i].lower() in wanted]
+    else:
+        chosen = [i for m in record.get('mesh', []) for i in range(m['start_word'],
+                                                                     m['end_word'])
+                  if i in usable]
+    if not chosen:  # the most focused attention: highest peak
+        chosen = sorted(usable, key=lambda i: -float(attention[i].max()))
+    seen, out = set(), []
+    for i in chosen:
+        if i not in seen:
+            seen.add(i)
+            out.append(i)
+    return out[:max_words]
+
+
+def draw(image: np.ndarray, panels: list, title: str, path: str) -> None:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, 1 + len(panels), figsize=(3 * (1 + len(panels)), 3.4))
+    axes = np.atleast_1d(axes)
+    axes[0].imshow(image, cmap='gray')
+    axes[0].set_title('X-ray', fontsize=9)
+    for ax, (word, overlay) in zip(axes[1:], panels):
+        ax.imshow(overlay)
+        ax.set_title(f'"{word}"', fontsize=9)
+    for ax in axes:
+        ax.axis('off')
+    fig.suptitle(textwrap.fill(title, 40 * (1 + len(panels))), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    with report_user_errors('vis_word_attention.py'):
+        register_all_modules(init_default_scope=False)
+        cfg = load_config(args.config, args.cfg_options)
+        check_checkpoint(args.checkpoint, 'vis_word_attention.py')
+        if not cfg.get('test_dataloader'):
+            raise UserError('the config has no test_dataloader to draw samples from')
+        with DefaultScope.overwrite_default_scope('medvlp'):
+            dataset = DATASETS.build(cfg.test_dataloader.dataset)
+            model = MODELS.build(cfg.model)
+        if not hasattr(model, 'head') or not hasattr(model.head, 'attention'):
+            raise UserError(f'{type(model).__name__} has no region-word alignment head')
+        load_checkpoint(model, args.checkpoint, map_location='cpu')
+        model.eval()
+        os.makedirs(args.out_dir, exist_ok=True)
+        bad = [i for i in args.indices if not 0 <= i < len(dataset)]
+        if bad:
+            raise UserError(f'--indices {bad} outside the test set of {len(dataset)} samples')
+        for index in args.indices:
+            path = draw_sample(model, dataset, index, args)
+            print(f'vis_word_attention.py: wrote {path}')
+
+
+@torch.no_grad()
+def draw_sample(model, dataset, index: int, args) -> str:
+    record = dataset.get_data_info(index)
+    batch = default_collate([dataset[index]])
+    data = model.data_preprocessor(batch, False)
+    img = model.encode_image(data['inputs'])
+    text = model._text_inputs(data['data_samples'], data['inputs'].device)
+    txt = model.encode_text(text)
+    attention = model.head.attention(img['regions'], txt['words'], txt['word_mask'])[0]
+    regions = attention.size(-1)
+    side = int(math.isqrt(regions))
+    if side * side != regions:
+        raise UserError(f'{regions} regions do not form a square grid')
+    image = batch['inputs'][0].permute(1, 2, 0).numpy()[..., 0]  # greyscale X-ray
+    panels = []
+    for w in choose_words(record, attention, args.words, args.max_words):
+        heat = patch_map_to_image(attention[w], (side, side), image.shape)
+        panels.append((record['words'][w], overlay_heatmap(image, heat)))
+    name = osp.splitext(osp.basename(record['img_path']))[0]
+    path = osp.join(args.out_dir, f'{index:04d}_{name}_attention.png')
+    draw(image, panels, record.get('report', '')[:240], path)
+    return path
+
+
+if __name__ == '__main__':
+    main()
