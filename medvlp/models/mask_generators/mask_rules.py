@@ -9,6 +9,7 @@ deterministic function of the map and that noise (:meth:`BaseMaskRule.mask_from_
 the split lets tests replay one sample of a batch with the batch's own random numbers.
 """
 import math
+from abc import ABCMeta, abstractmethod
 from typing import Optional, Tuple
 
 import torch
@@ -55,7 +56,7 @@ def _mask_first(ranked: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
     return mask.scatter_(1, ranked[:, positions], True)
 
 
-class BaseMaskRule(nn.Module):
+class BaseMaskRule(nn.Module, metaclass=ABCMeta):
     """Base of the map-to-mask rules: ``rule(patch_map, generator) -> [B, P] bool``.
 
     Subclasses set :attr:`num_noise` and implement :meth:`num_masked` and
@@ -67,10 +68,11 @@ class BaseMaskRule(nn.Module):
     #: How many ``[B, P]`` planes of uniform noise :meth:`sample_noise` draws.
     num_noise: int = 1
 
+    @abstractmethod
     def num_masked(self, num_patches: int) -> int:
         """How many of ``num_patches`` patches every sample gets masked."""
-        raise NotImplementedError
 
+    @abstractmethod
     def mask_from_noise(self, patch_map: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         """Deterministic part of the rule.
 
@@ -81,7 +83,6 @@ class BaseMaskRule(nn.Module):
         Returns:
             torch.Tensor: ``[B, P]`` bool, True = masked.
         """
-        raise NotImplementedError
 
     def sample_noise(self, patch_map: torch.Tensor,
                      generator: Optional[torch.Generator] = None) -> torch.Tensor:
