@@ -1,0 +1,250 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""The curated radiology MeSH vocabulary and a dictionary matcher over report words.
+
+Vocabulary file (``resources/radiology_mesh.tsv``, written by
+``tools/dataset_converters/build_mesh_vocab.py``): UTF-8, ``#`` comment lines, then a header
+row ``mesh_id<TAB>heading<TAB>forms`` and one row per MeSH descriptor, whose forms are
+lower-case phrases separated by ``|``.
+
+Matching rules (:class:`MeshMatcher`):
+
+* a form and the report are compared word by word after :func:`~medvlp.text.words.normalise_word`
+  (case, hyphens, apostrophes and plurals do not matter: "Pleural Effusions", "pneumo-thorax",
+  "opacities" match "pleural effusion", "pneumothorax", "opacity");
+* punctuation tokens never match, so a form does not run across a comma or a period;
+* scanning left to right, the longest form starting at a word wins and matching resumes after
+  it, so matches never overlap ("left pleural effusion" gives one Pleural Effusion match, not
+  also Pleura);
+* the cost is one dictionary probe per word plus one per candidate length for the few words
+  that start a form, i.e. O(number of words x longest form).
+"""
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+from .resources import MESH_VOCAB_FILE, resource_path
+from .words import normalise_word, split_words
+
+VOCAB_COLUMNS = ('mesh_id', 'heading', 'forms')
+FORM_SEPARATOR = '|'
+
+
+@dataclass(frozen=True)
+class MeshEntry:
+    """One MeSH descriptor of the vocabulary.
+
+    Attributes:
+        mesh_id (str): MeSH descriptor UI, e.g. ``'D010996'``.
+        heading (str): Preferred MeSH heading, e.g. ``'Pleural Effusion'``.
+        forms (Tuple[str, ...]): Lower-case surface phrases that denote it in reports.
+    """
+
+    mesh_id: str
+    heading: str
+    forms: Tuple[str, ...]
+
+
+@dataclass
+class MeshMatch:
+    """A MeSH term found in a word sequence.
+
+    Attributes:
+        term (str): Preferred MeSH heading of the match (``'Pleural Effusion'``).
+        mesh_id (str): MeSH descriptor UI (``'D010996'``).
+        start_word (int): Index of the first matched word.
+        end_word (int): Index one past the last matched word (exclusive).
+        negated (bool): Whether a negation cue covers the match (set by
+            :class:`~medvlp.text.negation.NegationDetector`).
+    """
+
+    term: str
+    mesh_id: str
+    start_word: int
+    end_word: int
+    negated: bool = False
+
+    def to_dict(self) -> dict:
+        """The JSON-serialisable record form used in processed report records."""
+        return {'term': self.term, 'mesh_id': self.mesh_id, 'start_word': self.start_word,
+                'end_word': self.end_word, 'negated': self.negated}
+
+
+def form_key(form: str) -> Tuple[str, ...]:
+    """The normalised word tuple under which ``form`` is matched.
+
+    Raises:
+        ValueError: If the form is empty or contains punctuation tokens (they never match).
+    """
+    words = split_words(form)
+    if not words:
+        raise ValueError(f'empty MeSH form {form!r}')
+    for word in words:
+        if not word[-1].isalnum():
+            raise ValueError(f'MeSH form {form!r} contains the punctuation token {word!r}')
+    return tuple(normalise_word(word) for word in words)
+
+
+class MeshVocabulary:
+    """A set of MeSH descriptors with the surface forms that denote them.
+
+    Args:
+        entries (Iterable[MeshEntry]): The descriptors. Descriptor ids must be unique, and a
+            normalised form may belong to one descriptor only.
+
+    Raises:
+        ValueError: On a duplicate descriptor id, a form shared by two descriptors, or a form
+            that cannot be matched (see :func:`form_key`).
+    """
+
+    def __init__(self, entries: Iterable[MeshEntry]):
+        self._entries: Tuple[MeshEntry, ...] = tuple(entries)
+        self._by_id: Dict[str, MeshEntry] = {}
+        self._by_key: Dict[Tuple[str, ...], MeshEntry] = {}
+        for entry in self._entries:
+            if entry.mesh_id in self._by_id:
+                raise ValueError(f'duplicate MeSH id {entry.mesh_id} '
+                                 f'({self._by_id[entry.mesh_id].heading!r}, {entry.heading!r})')
+            self._by_id[entry.mesh_id] = entry
+            for form in entry.forms:
+                key = form_key(form)
+                other = self._by_key.setdefault(key, entry)
+                if other is not entry:
+                    raise ValueError(f'form {form!r} of {entry.heading!r} clashes with '
+                                     f'{other.heading!r} (both normalise to {" ".join(key)!r})')
+
+    @classmethod
+    def load(cls, path: Optional[str] = None) -> 'MeshVocabulary':
+        """Read a vocabulary file; by default the shipped curated radiology vocabulary.
+
+        Args:
+            path (str, optional): A file in the format described in the module docstring.
+
+        Raises:
+            FileNotFoundError: If the file does not exist.
+            ValueError: If a row is malformed (the message names the line).
+        """
+        path = path or resource_path(MESH_VOCAB_FILE)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f'MeSH vocabulary file not found: {path}')
+        return _load_cached(os.path.abspath(path), os.path.getmtime(path))
+
+    def save(self, path: str, comments: Sequence[str] = ()) -> None:
+        """Write the vocabulary file, entries sorted by heading, LF line endings.
+
+        Args:
+            path (str): Destination file.
+            comments (Sequence[str]): Lines written first, each prefixed with ``'# '``.
+        """
+        lines = [f'# {line}'.rstrip() for line in comments]
+        lines.append('\t'.join(VOCAB_COLUMNS))
+        for entry in sorted(self._entries, key=lambda e: (e.heading.lower(), e.mesh_id)):
+            lines.append('\t'.join((entry.mesh_id, entry.heading,
+                                    FORM_SEPARATOR.join(entry.forms))))
+        with open(path, 'w', encoding='utf-8', newline='\n') as f:
+            f.write('\n'.join(lines) + '\n')
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[MeshEntry]:
+        return iter(self._entries)
+
+    def __contains__(self, mesh_id: object) -> bool:
+        return mesh_id in self._by_id
+
+    def get(self, mesh_id: str) -> Optional[MeshEntry]:
+        """The entry of descriptor ``mesh_id``, or None."""
+        return self._by_id.get(mesh_id)
+
+    @property
+    def form_table(self) -> Dict[Tuple[str, ...], MeshEntry]:
+        """Normalised form key -> entry (a copy)."""
+        return dict(self._by_key)
+
+
+def parse_vocabulary_lines(lines: Iterable[str], source: str = '<vocabulary>') -> List[MeshEntry]:
+    """Parse the rows of a vocabulary file (see the module docstring).
+
+    Raises:
+        ValueError: On a missing header or a malformed row; the message names ``source`` and
+            the line number.
+    """
+    entries, header_seen = [], False
+    for number, line in enumerate(lines, start=1):
+        line = line.rstrip('\n')
+        if not line.strip() or line.startswith('#'):
+            continue
+        cells = line.split('\t')
+        if not header_seen:
+            if tuple(cells) != VOCAB_COLUMNS:
+                raise ValueError(f'{source}:{number}: expected the header '
+                                 f'{"<TAB>".join(VOCAB_COLUMNS)!r}, got {line!r}')
+            header_seen = True
+            continue
+        if len(cells) != 3 or not all(cell.strip() for cell in cells):
+            raise ValueError(f'{source}:{number}: expected 3 non-empty tab-separated cells, '
+                             f'got {line!r}')
+        mesh_id, heading, forms = (cell.strip() for cell in cells)
+        entries.append(MeshEntry(mesh_id, heading, tuple(
+            form.strip() for form in forms.split(FORM_SEPARATOR) if form.strip())))
+    if not header_seen:
+        raise ValueError(f'{source}: no header row {"<TAB>".join(VOCAB_COLUMNS)!r}')
+    return entries
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: str, mtime: float) -> MeshVocabulary:
+    """Load and validate a vocabulary file once per (path, modification time)."""
+    with open(path, encoding='utf-8') as f:
+        return MeshVocabulary(parse_vocabulary_lines(f, source=path))
+
+
+class MeshMatcher:
+    """Find the MeSH terms of a vocabulary in a word sequence (rules in the module docstring).
+
+    Args:
+        vocabulary (MeshVocabulary, optional): Defaults to the shipped curated radiology
+            vocabulary (:meth:`MeshVocabulary.load`).
+    """
+
+    def __init__(self, vocabulary: Optional[MeshVocabulary] = None):
+        self.vocabulary = vocabulary if vocabulary is not None else MeshVocabulary.load()
+        self._table = self.vocabulary.form_table
+        lengths: Dict[str, set] = {}
+        for key in self._table:
+            lengths.setdefault(key[0], set()).add(len(key))
+        # First word -> candidate form lengths, longest first.
+        self._lengths = {word: tuple(sorted(ns, reverse=True)) for word, ns in lengths.items()}
+        self.max_words = max((len(key) for key in self._table), default=0)
+
+    def match(self, words: List[str]) -> List[MeshMatch]:
+        """Return the non-overlapping longest matches in ``words``, left to right.
+
+        Args:
+            words (List[str]): Tokens as produced by :func:`~medvlp.text.words.split_words`.
+
+        Returns:
+            List[MeshMatch]: Matches ordered by position; empty when no term occurs.
+        """
+        return self.match_keys([normalise_word(word) for word in words])
+
+    def match_keys(self, keys: Sequence[str]) -> List[MeshMatch]:
+        """:meth:`match` on words already passed through
+        :func:`~medvlp.text.words.normalise_word` (lets callers normalise once)."""
+        table, lengths_of = self._table, self._lengths.get
+        matches: List[MeshMatch] = []
+        n, resume = len(keys), 0
+        for i, key in enumerate(keys):
+            if i < resume:
+                continue
+            lengths = lengths_of(key)
+            if lengths is None:
+                continue
+            for length in lengths:
+                entry = table.get(tuple(keys[i:i + length])) if i + length <= n else None
+                if entry is not None:
+                    matches.append(MeshMatch(entry.heading, entry.mesh_id, i, i + length))
+                    resume = i + length
+                    break
+        return matches

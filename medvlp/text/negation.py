@@ -1,0 +1,178 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""NegEx-style negation of MeSH matches, with CheXpert/NegBio trigger phrases.
+
+A match is negated when, within its sentence,
+
+* it starts inside the *forward scope* of a pre-negation trigger ("no", "without",
+  "negative for", "free of", "no evidence of", "resolution of", ...): the words after the
+  trigger up to a scope terminator, at most ``max_scope`` words; or
+* it ends inside the *backward scope* of a post-negation trigger ("is absent", "has resolved",
+  "not seen", "are not identified", "was removed", ...): the words before the trigger back to a
+  terminator, at most ``max_post_scope`` words; or
+* a bidirectional trigger ("resolved", "removed", "absent") covers it either way.
+
+Scope terminators are contrastive conjunctions and clause openers ("but", "however",
+"although", "except", "which", "there is", ...) and the punctuation ``;`` ``:`` ``.`` ``?``
+``!``. Commas do not end a scope, so every item of "No pneumothorax, effusion, or
+consolidation" is negated.
+
+Pseudo-triggers look like negations but are not, and are matched first so they win: "no
+change", "no significant interval change", "not excluded", "cannot be excluded", "without
+change", "no increase", "no worsening", ... A trigger directly followed (within two words) by a
+change word ("no *significant* increase in the effusion") is treated the same way, so the
+effusion stays positive. "Rule out" marks uncertainty, not absence ("to rule out pneumonia"),
+so it is not a trigger; "ruled out" is.
+
+Phrases are compared on :func:`~medvlp.text.words.normalise_word` keys, the same keys the MeSH
+matcher uses, so case, hyphens and plurals do not matter.
+"""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from .mesh import MeshMatch
+from .words import normalise_word, split_words
+
+PRE_TRIGGERS = (
+    'no', 'not', 'without', 'never', 'nor', 'neither', 'none', 'absence of',
+    'negative for', 'free of', 'clear of', 'lack of', 'no evidence of', 'no definite',
+    'no sign of', 'no signs of', 'no findings of', 'no finding of', 'no radiographic evidence of',
+    'no longer', 'resolution of', 'interval resolution of', 'removal of',
+    'interval removal of', 'fails to reveal', 'failed to reveal', 'did not reveal',
+    'does not reveal', 'denies', 'denied',
+    'no suspicious', 'without evidence of', 'with no')
+POST_TRIGGERS = (
+    'is absent', 'are absent', 'was absent', 'were absent', 'has resolved', 'have resolved',
+    'had resolved', 'has cleared', 'have cleared', 'has been removed',
+    'have been removed', 'was removed', 'were removed', 'not seen', 'is not seen',
+    'are not seen', 'not identified', 'is not identified', 'are not identified',
+    'not present', 'is not present', 'are not present', 'not visualized', 'not visualised',
+    'not appreciated', 'not demonstrated', 'not evident', 'not detected', 'not noted',
+    'no longer seen', 'no longer present', 'no longer visualized', 'no longer evident',
+    'no longer identified', 'has been ruled out', 'is ruled out', 'ruled out', 'is excluded',
+    'are excluded', 'is negative', 'are negative', 'negative')
+#: Triggers that negate in both directions ("resolved effusion", "effusion resolved").
+BIDIRECTIONAL_TRIGGERS = ('resolved', 'removed', 'absent')
+PSEUDO_TRIGGERS = (
+    'no change', 'no interval change', 'no significant change', 'no significant interval change',
+    'no appreciable change', 'no substantial change', 'no definite change', 'no further',
+    'no increase', 'no decrease', 'no worsening', 'no improvement', 'not changed',
+    'without change', 'without interval change', 'without significant change',
+    'not only', 'not necessarily', 'not certain', 'not excluded', 'not be excluded',
+    'not ruled out', 'not be ruled out', 'cannot be excluded', 'can not be excluded',
+    'cannot exclude', 'can not exclude', 'could not be excluded', 'cannot be ruled out',
+    'can not be ruled out', 'cannot rule out', 'difficult to exclude', 'not well seen',
+    'not well visualized', 'gram negative', 'no new change')
+TERMINATORS = (
+    'but', 'however', 'although', 'though', 'except', 'apart from', 'aside from',
+    'which', 'whereas', 'while', 'yet', 'nevertheless', 'nonetheless', 'still',
+    'there is', 'there are', 'there has been', 'there have been', 'there was', 'there were',
+    'otherwise', 'concerning for', 'suspicious for', 'worrisome for', ';', ':', '.', '?', '!')
+#: Words that make a pre-negation trigger they closely follow a pseudo-trigger.
+CHANGE_WORDS = frozenset({
+    'change', 'changed', 'increase', 'increased', 'decrease', 'decreased', 'worsening',
+    'worsened', 'improvement', 'improved', 'progression', 'progressed'})
+
+_PRE, _POST, _BOTH, _PSEUDO, _TERM = 'pre', 'post', 'both', 'pseudo', 'term'
+_SENTENCE_END = frozenset({'.', '?', '!'})
+
+
+def _phrase_key(phrase: str) -> Tuple[str, ...]:
+    return tuple(normalise_word(word) for word in split_words(phrase))
+
+
+class NegationDetector:
+    """Mark MeSH matches that are negated (rules in the module docstring).
+
+    Args:
+        max_scope (int): Longest forward scope of a pre-negation trigger, in words.
+            Defaults to 20.
+        max_post_scope (int): Longest backward scope of a post-negation trigger, in words.
+            Defaults to 8.
+    """
+
+    def __init__(self, max_scope: int = 20, max_post_scope: int = 8):
+        self.max_scope = max_scope
+        self.max_post_scope = max_post_scope
+        phrases: Dict[Tuple[str, ...], str] = {}
+        # A phrase in two groups keeps the later group's kind; pseudo-triggers come last so
+        # that they always win.
+        for kind, group in ((_TERM, TERMINATORS), (_PRE, PRE_TRIGGERS), (_POST, POST_TRIGGERS),
+                            (_BOTH, BIDIRECTIONAL_TRIGGERS), (_PSEUDO, PSEUDO_TRIGGERS)):
+            for phrase in group:
+                phrases[_phrase_key(phrase)] = kind
+        self._phrases = phrases
+        lengths: Dict[str, set] = {}
+        for key in phrases:
+            lengths.setdefault(key[0], set()).add(len(key))
+        self._lengths = {word: tuple(sorted(ns, reverse=True)) for word, ns in lengths.items()}
+
+    def _cues(self, keys: Sequence[str]) -> List[Tuple[int, int, str]]:
+        """Longest-match scan for cue phrases: ``(start, end, kind)`` in order."""
+        cues: List[Tuple[int, int, str]] = []
+        lengths_of, phrases = self._lengths.get, self._phrases
+        n, resume = len(keys), 0
+        for i, key in enumerate(keys):
+            if i < resume:
+                continue
+            lengths = lengths_of(key)
+            if lengths is None:
+                continue
+            for length in lengths:
+                kind = phrases.get(tuple(keys[i:i + length])) if i + length <= n else None
+                if kind is not None:
+                    if kind in (_PRE, _BOTH) and any(key in CHANGE_WORDS
+                                                     for key in keys[i + length:i + length + 2]):
+                        kind = _PSEUDO  # "no significant increase in ..."
+                    cues.append((i, i + length, kind))
+                    resume = i + length
+                    break
+        return cues
+
+    def annotate(self, words: List[str], matches: List[MeshMatch],
+                 sentence_ids: Optional[List[int]] = None,
+                 keys: Optional[Sequence[str]] = None) -> List[MeshMatch]:
+        """Set ``negated`` on every match (in place) and return the matches.
+
+        Args:
+            words (List[str]): Tokens from :func:`~medvlp.text.words.split_words`.
+            matches (List[MeshMatch]): Matches over ``words`` (from
+                :class:`~medvlp.text.mesh.MeshMatcher`).
+            sentence_ids (List[int], optional): Sentence index of every word; scopes never
+                cross sentences. Without it, ``.``/``?``/``!`` tokens end sentences.
+            keys (Sequence[str], optional): ``normalise_word`` of every word, when the caller
+                already has them.
+
+        Returns:
+            List[MeshMatch]: ``matches``, with ``negated`` set to True or False.
+        """
+        if not matches:
+            return matches
+        if keys is None:
+            keys = [normalise_word(word) for word in words]
+        if sentence_ids is None:
+            sentence_ids, current = [], 0
+            for key in keys:
+                sentence_ids.append(current)
+                current += key in _SENTENCE_END
+        negated = [False] * len(keys)
+        cues = self._cues(keys)
+        terminator_at = [False] * len(keys)
+        for start, end, kind in cues:
+            if kind == _TERM:
+                for index in range(start, end):
+                    terminator_at[index] = True
+        for start, end, kind in cues:
+            if kind in (_PRE, _BOTH):
+                sentence = sentence_ids[start]
+                for index in range(end, min(len(keys), end + self.max_scope)):
+                    if terminator_at[index] or sentence_ids[index] != sentence:
+                        break
+                    negated[index] = True
+            if kind in (_POST, _BOTH):
+                sentence = sentence_ids[start]
+                for index in range(start - 1, max(-1, start - 1 - self.max_post_scope), -1):
+                    if terminator_at[index] or sentence_ids[index] != sentence:
+                        break
+                    negated[index] = True
+        for match in matches:
+            match.negated = negated[match.start_word] or negated[match.end_word - 1]
+        return matches

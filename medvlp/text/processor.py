@@ -1,0 +1,166 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""Turn a raw report (or free-text note) into medvlp's cached text record.
+
+Record fields (all JSON-serialisable)::
+
+    sections      {name: text}   sections found in the report; {} for a note; the cleaned
+                                 non-empty input sections for process_sections
+    report        str            the text used for training: the selected sections joined in
+                                 order by a blank line (never truncated)
+    sentences     [str]          sentences of ``report``, list markers removed
+    words         [str]          words of all sentences, flat (see medvlp.text.words)
+    sentence_ids  [int]          sentence index of every word (len(words) entries)
+    mesh          [{term, mesh_id, start_word, end_word, negated}]
+                                 MeSH matches over ``words`` (end_word exclusive)
+    fallback      True           only when none of the selected sections exists and the whole
+                                 report (minus the preamble when anything else is left) is used
+    truncated     True           only when the words were capped at ``max_words``
+"""
+import math
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+
+from .cleaning import clean_report_text
+from .errors import EmptyReportError
+from .mesh import MeshMatcher
+from .negation import NegationDetector
+from .sections import extract_sections, select_sections, tidy_section_text
+from .sentences import SentenceSplitter
+from .words import normalise_word, split_words, word_spans
+
+SOURCES = ('report', 'note')
+
+
+class ReportProcessor:
+    """Clean, section, split, tokenise into words and MeSH-annotate reports.
+
+    Args:
+        splitter (SentenceSplitter, optional): Defaults to ``SentenceSplitter()``.
+        matcher (MeshMatcher, optional): Defaults to ``MeshMatcher()`` (shipped vocabulary).
+        negation (NegationDetector, optional): Defaults to ``NegationDetector()``.
+        sections (Sequence[str]): Sections used for training, in output order. Defaults to
+            ``('findings', 'impression')``.
+        max_words (int, optional): Cap on the number of words (punctuation tokens included) of
+            a record; longer reports are cut at the cap and marked ``'truncated': True``. None
+            disables the cap. Defaults to 512.
+    """
+
+    def __init__(self, splitter: Optional[SentenceSplitter] = None,
+                 matcher: Optional[MeshMatcher] = None,
+                 negation: Optional[NegationDetector] = None,
+                 sections: Sequence[str] = ('findings', 'impression'),
+                 max_words: Optional[int] = 512):
+        if isinstance(sections, str):
+            sections = (sections, )
+        if not sections:
+            raise ValueError('sections must name at least one section')
+        if max_words is not None and max_words < 1:
+            raise ValueError(f'max_words must be positive or None, got {max_words}')
+        self.splitter = splitter if splitter is not None else SentenceSplitter()
+        self.matcher = matcher if matcher is not None else MeshMatcher()
+        self.negation = negation if negation is not None else NegationDetector()
+        self.sections = tuple(sections)
+        self.max_words = max_words
+
+    def process_report(self, text: str, source: str = 'report') -> dict:
+        """Process one report or note.
+
+        Args:
+            text (str): Raw text.
+            source (str): ``'report'``: a radiology report, split into sections and reduced to
+                :attr:`sections`; ``'note'``: free-text clinical note, used whole.
+
+        Returns:
+            dict: The record described in the module docstring.
+
+        Raises:
+            EmptyReportError: If there is no usable text.
+            ValueError: If ``source`` is unknown.
+        """
+        if source not in SOURCES:
+            raise ValueError(f'source must be one of {SOURCES}, got {source!r}')
+        cleaned = clean_report_text(text)
+        if source == 'note':
+            return self._build_record({}, [tidy_section_text(cleaned)], fallback=False)
+        sections = extract_sections(cleaned)
+        chosen, fallback = select_sections(sections, self.sections)
+        return self._build_record(dict(sections), chosen, fallback)
+
+    def process_sections(self, sections: Mapping[str, Any]) -> dict:
+        """Process a report whose sections are already separate (IU/OpenI JSONL, CSV columns).
+
+        Args:
+            sections (Mapping[str, Any]): Canonical section name -> text; None, NaN and empty
+                values are ignored.
+
+        Returns:
+            dict: The record; ``'sections'`` holds the cleaned non-empty input sections.
+
+        Raises:
+            EmptyReportError: If no section has usable text.
+        """
+        cleaned: Dict[str, str] = {}
+        for name, value in sections.items():
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                continue
+            try:
+                cleaned[name] = tidy_section_text(clean_report_text(value))
+            except EmptyReportError:
+                continue
+        if not cleaned:
+            raise EmptyReportError('no section has usable text')
+        chosen, fallback = select_sections(cleaned, self.sections)
+        return self._build_record(cleaned, chosen, fallback)
+
+    def process_many(self, texts: Iterable[Any], source: str = 'report',
+                     skip_empty: bool = False) -> List[Optional[dict]]:
+        """Process many reports; with ``skip_empty`` an empty one gives None instead of raising."""
+        records: List[Optional[dict]] = []
+        for text in texts:
+            try:
+                records.append(self.process_report(text, source=source))
+            except EmptyReportError:
+                if not skip_empty:
+                    raise
+                records.append(None)
+        return records
+
+    def _build_record(self, sections: Dict[str, str], chosen: List[str], fallback: bool) -> dict:
+        sentences: List[str] = []
+        words: List[str] = []
+        sentence_ids: List[int] = []
+        truncated = False
+        limit = self.max_words
+        for text in chosen:
+            for sentence in self.splitter.split(text):
+                tokens = split_words(sentence)  # never empty: the splitter drops them
+                if limit is not None and len(words) + len(tokens) > limit:
+                    keep = limit - len(words)
+                    if keep > 0:
+                        sentences.append(sentence[:word_spans(sentence)[keep - 1][1]])
+                        sentence_ids.extend([len(sentences) - 1] * keep)
+                        words.extend(tokens[:keep])
+                    truncated = True
+                    break
+                sentence_ids.extend([len(sentences)] * len(tokens))
+                sentences.append(sentence)
+                words.extend(tokens)
+            if truncated:
+                break
+        if not words:
+            raise EmptyReportError('report has no words after cleaning and sentence splitting')
+        keys = [normalise_word(word) for word in words]
+        matches = self.negation.annotate(words, self.matcher.match_keys(keys), sentence_ids,
+                                         keys=keys)
+        record = {
+            'sections': sections,
+            'report': '\n\n'.join(chosen),
+            'sentences': sentences,
+            'words': words,
+            'sentence_ids': sentence_ids,
+            'mesh': [match.to_dict() for match in matches],
+        }
+        if fallback:
+            record['fallback'] = True
+        if truncated:
+            record['truncated'] = True
+        return record

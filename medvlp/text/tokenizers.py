@@ -1,0 +1,254 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""WordPiece tokenisation of pre-split report words with Hugging Face ``tokenizers``.
+
+The tokenizer is built only from local files; nothing is fetched from the Hugging Face hub.
+The default is the shipped ``resources/mimic_wordpiece.json`` (MRM's MIMIC-CXR WordPiece
+vocabulary, MIT, see ``resources/ATTRIBUTION.md``). That file has ``[PAD]``=0, ``[UNK]``=1,
+``[CLS]``=2 and ``[MASK]``=3 but no ``[SEP]``: a missing ``[SEP]`` is added as a special token
+after the vocabulary (id 30000 for the default file, so ``vocab_size`` is 30001).
+
+Every sequence is ``[CLS] word-pieces... [SEP]``, truncated so that the final ``[SEP]`` is
+kept, and padded with ``[PAD]`` to ``max_length``. ``word_ids`` maps every position to the
+index of the input word it came from and is -1 for ``[CLS]``, ``[SEP]`` and padding, so word
+level annotations (MeSH matches, sentence ids) can be carried over to tokens.
+
+Words are tokenised by the Hugging Face (Rust) tokenizer one word at a time, exactly as with
+``is_pretokenized=True``, and the word pieces are cached per word; a sequence is then assembled
+from the cache. The result is identical to ``tokenizer.encode(words, is_pretokenized=True)``
+with truncation and padding to ``max_length``, about ten times faster on report text.
+"""
+import json
+import os.path as osp
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+from tokenizers import AddedToken, Tokenizer, decoders, normalizers, processors
+
+from medvlp.registry import TOKENIZERS
+from .resources import WORDPIECE_FILE, resource_path
+
+PAD_TOKEN, UNK_TOKEN, CLS_TOKEN, SEP_TOKEN, MASK_TOKEN = (
+    '[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]')
+#: Special tokens the tokenizer file must define ([SEP] is added when missing).
+REQUIRED_TOKENS = (PAD_TOKEN, UNK_TOKEN, CLS_TOKEN, MASK_TOKEN)
+#: Name of the file inside a tokenizer folder (what train_tokenizer.py writes).
+TOKENIZER_JSON = 'tokenizer.json'
+
+
+def resolve_tokenizer_file(tokenizer_file: Optional[str] = None) -> str:
+    """Path of the tokenizer JSON: the shipped default, a file, or ``<folder>/tokenizer.json``.
+
+    Raises:
+        FileNotFoundError: If the file (or the folder's ``tokenizer.json``) does not exist.
+    """
+    path = tokenizer_file or resource_path(WORDPIECE_FILE)
+    if osp.isdir(path):
+        path = osp.join(path, TOKENIZER_JSON)
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'tokenizer file not found: {path} (give a tokenizer JSON file '
+                                f'or a folder containing {TOKENIZER_JSON})')
+    return path
+
+
+def _lowercases(config: Any) -> bool:
+    """Whether a serialised normaliser lower-cases its input."""
+    if isinstance(config, dict):
+        if config.get('type') == 'Lowercase':
+            return True
+        if config.get('type') == 'BertNormalizer' and config.get('lowercase'):
+            return True
+        return any(_lowercases(value) for value in config.values())
+    if isinstance(config, list):
+        return any(_lowercases(value) for value in config)
+    return False
+
+
+@TOKENIZERS.register_module()
+class WordPieceTokenizer:
+    """Fast WordPiece tokenizer for word lists, with word alignment.
+
+    Args:
+        tokenizer_file (str, optional): A ``tokenizers`` JSON file, or a folder containing
+            ``tokenizer.json`` (as written by ``tools/dataset_converters/train_tokenizer.py``).
+            Defaults to the shipped MIMIC-CXR WordPiece vocabulary.
+        max_length (int): Default sequence length, ``[CLS]`` and ``[SEP]`` included. Sequences
+            are truncated and padded to it. Defaults to 128.
+        lowercase (bool): Lower-case words before WordPiece. When True and the file's normaliser
+            does not lower-case, a ``Lowercase`` normaliser is put in front of it; when False
+            the file's normaliser is used unchanged (the shipped file lower-cases itself).
+            Defaults to True.
+
+    Raises:
+        FileNotFoundError: If the tokenizer file does not exist.
+        ValueError: If the file lacks one of ``[PAD]``, ``[UNK]``, ``[CLS]``, ``[MASK]``, or
+            ``max_length`` < 2.
+    """
+
+    def __init__(self, tokenizer_file: Optional[str] = None, max_length: int = 128,
+                 lowercase: bool = True):
+        self.tokenizer_file = resolve_tokenizer_file(tokenizer_file)
+        self.lowercase = lowercase
+        tokenizer = Tokenizer.from_file(self.tokenizer_file)
+        for token in REQUIRED_TOKENS:
+            if tokenizer.token_to_id(token) is None:
+                raise ValueError(f'tokenizer {self.tokenizer_file} has no {token} token')
+        if tokenizer.token_to_id(SEP_TOKEN) is None:
+            tokenizer.add_special_tokens([AddedToken(SEP_TOKEN, special=True)])
+        config = json.loads(tokenizer.to_str())
+        if lowercase and not _lowercases(config.get('normalizer')):
+            steps = [normalizers.Lowercase()]
+            if tokenizer.normalizer is not None:
+                steps.append(tokenizer.normalizer)
+            tokenizer.normalizer = normalizers.Sequence(steps)
+        cls_id, sep_id = tokenizer.token_to_id(CLS_TOKEN), tokenizer.token_to_id(SEP_TOKEN)
+        tokenizer.post_processor = processors.TemplateProcessing(
+            single=f'{CLS_TOKEN} $A {SEP_TOKEN}',
+            pair=f'{CLS_TOKEN} $A {SEP_TOKEN} $B:1 {SEP_TOKEN}:1',
+            special_tokens=[(CLS_TOKEN, cls_id), (SEP_TOKEN, sep_id)])
+        tokenizer.decoder = decoders.WordPiece(prefix='##')
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        self._config_json = tokenizer.to_str()
+        self._tokenizer = tokenizer
+        self._cls_id, self._sep_id = cls_id, sep_id
+        self._pad_id = tokenizer.token_to_id(PAD_TOKEN)
+        self._piece_cache: Dict[str, Tuple[int, ...]] = {}
+        self._cache_size = 1 << 20
+        self.max_length = self._check_length(max_length)
+
+    @staticmethod
+    def _check_length(max_length: int) -> int:
+        if int(max_length) < 2:
+            raise ValueError(f'max_length must be at least 2 ([CLS] and [SEP]), got {max_length}')
+        return int(max_length)
+
+    def _resolve_length(self, max_length: Optional[int]) -> int:
+        """Validate ``max_length`` (default: ``self.max_length``)."""
+        return self.max_length if max_length is None else self._check_length(max_length)
+
+    def _word_pieces(self, words: Sequence[str]) -> List[Tuple[int, ...]]:
+        """Token ids of every word, each word tokenised on its own (as ``is_pretokenized``).
+
+        Results are cached per word: with pre-split words the WordPiece output of a word does
+        not depend on its neighbours, and report vocabularies are small, so after warm-up a
+        report costs dictionary look-ups only. Unknown words are tokenised in one batch.
+        """
+        cache = self._piece_cache
+        missing = [word for word in dict.fromkeys(words) if word not in cache]
+        if missing:
+            if len(cache) + len(missing) > self._cache_size:
+                cache.clear()
+            encodings = self._tokenizer.encode_batch_fast(
+                [[word] for word in missing], is_pretokenized=True, add_special_tokens=False)
+            for word, encoding in zip(missing, encodings):
+                cache[word] = tuple(encoding.ids)
+        return [cache[word] for word in words]
+
+    def _assemble(self, pieces: List[Tuple[int, ...]], length: int) -> Dict[str, List[int]]:
+        """``[CLS] pieces [SEP] [PAD]...``, truncated to ``length`` with the final [SEP] kept."""
+        input_ids, word_ids = [self._cls_id], [-1]
+        budget = length - 2
+        for index, ids in enumerate(pieces):
+            room = budget - len(input_ids) + 1
+            if room <= 0:
+                break
+            if len(ids) > room:
+                ids = ids[:room]
+            input_ids.extend(ids)
+            word_ids.extend([index] * len(ids))
+        input_ids.append(self._sep_id)
+        word_ids.append(-1)
+        n_real = len(input_ids)
+        n_pad = length - n_real
+        return {
+            'input_ids': input_ids + [self._pad_id] * n_pad,
+            'attention_mask': [1] * n_real + [0] * n_pad,
+            'word_ids': word_ids + [-1] * n_pad,
+        }
+
+    def encode_words(self, words: Sequence[str],
+                     max_length: Optional[int] = None) -> Dict[str, List[int]]:
+        """Tokenise one word list.
+
+        Args:
+            words (Sequence[str]): Words, e.g. a processed record's ``'words'``.
+            max_length (int, optional): Overrides the default length for this call.
+
+        Returns:
+            Dict[str, List[int]]: ``input_ids``, ``attention_mask`` (1 for real tokens) and
+            ``word_ids`` (word index per token, -1 for special tokens and padding), each of
+            length ``max_length``.
+        """
+        length = self._resolve_length(max_length)
+        return self._assemble(self._word_pieces(words), length)
+
+    def encode_batch_words(self, batch: Sequence[Sequence[str]],
+                           max_length: Optional[int] = None) -> Dict[str, List[List[int]]]:
+        """Tokenise many word lists at once (new words are tokenised in one batch).
+
+        Returns:
+            Dict[str, List[List[int]]]: The three fields of :meth:`encode_words`, one list per
+            input, all of length ``max_length``.
+        """
+        length = self._resolve_length(max_length)
+        self._word_pieces([word for words in batch for word in words])  # fill the cache
+        columns: Dict[str, List[List[int]]] = {'input_ids': [], 'attention_mask': [],
+                                               'word_ids': []}
+        for words in batch:
+            for key, value in self._assemble(self._word_pieces(words), length).items():
+                columns[key].append(value)
+        return columns
+
+    def decode(self, ids: Sequence[int], skip_special_tokens: bool = True) -> str:
+        """Turn token ids back into text (word pieces are re-joined)."""
+        return self._tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens)
+
+    def convert_ids_to_tokens(self, ids: Sequence[int]) -> List[Optional[str]]:
+        """The token string of every id."""
+        return [self._tokenizer.id_to_token(index) for index in ids]
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of token ids, added special tokens included."""
+        return self._tokenizer.get_vocab_size(with_added_tokens=True)
+
+    @property
+    def pad_token_id(self) -> int:
+        return self._tokenizer.token_to_id(PAD_TOKEN)
+
+    @property
+    def unk_token_id(self) -> int:
+        return self._tokenizer.token_to_id(UNK_TOKEN)
+
+    @property
+    def cls_token_id(self) -> int:
+        return self._tokenizer.token_to_id(CLS_TOKEN)
+
+    @property
+    def sep_token_id(self) -> int:
+        return self._tokenizer.token_to_id(SEP_TOKEN)
+
+    @property
+    def mask_token_id(self) -> int:
+        return self._tokenizer.token_to_id(MASK_TOKEN)
+
+    def to_transformers(self):
+        """The same tokenizer as a ``transformers.PreTrainedTokenizerFast``.
+
+        It adds ``[CLS]``/``[SEP]`` the same way; padding and truncation are chosen per call as
+        usual in ``transformers`` (``model_max_length`` is ``max_length``).
+        """
+        from transformers import PreTrainedTokenizerFast
+        return PreTrainedTokenizerFast(
+            tokenizer_object=Tokenizer.from_str(self._config_json),
+            unk_token=UNK_TOKEN, pad_token=PAD_TOKEN, cls_token=CLS_TOKEN, sep_token=SEP_TOKEN,
+            mask_token=MASK_TOKEN, model_max_length=self.max_length)
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(tokenizer_file={self.tokenizer_file!r}, '
+                f'max_length={self.max_length}, lowercase={self.lowercase}, '
+                f'vocab_size={self.vocab_size})')
+
+
+def build_tokenizer(cfg: dict):
+    """Build a tokenizer from a config dict, e.g. ``dict(type='WordPieceTokenizer')``."""
+    return TOKENIZERS.build(cfg)
