@@ -49,3 +49,21 @@ def run_tool():
         return proc
 
     return _run
+
+
+@pytest.fixture
+def clean_user_package():
+    """Forget the docs' example package ``my_project`` before and after a test.
+
+    Several guides put their worked example in a package of that name, each test in its own
+    tmp folder; a cached import from another test would otherwise shadow this one's files.
+    """
+
+    def _forget():
+        for name in [m for m in sys.modules if m == 'my_project' or
+                     m.startswith('my_project.')]:
+            del sys.modules[name]
+
+    _forget()
+    yield
+    _forget()

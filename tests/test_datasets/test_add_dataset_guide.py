@@ -8,7 +8,8 @@ from pathlib import Path
 GUIDE = Path(__file__).resolve().parents[2] / 'docs' / 'en' / 'advanced_guides' / 'add_dataset.md'
 
 
-def test_guide_example_runs(shared_data, tmp_path, text_module, monkeypatch, mm_log):
+def test_guide_example_runs(shared_data, tmp_path, text_module, monkeypatch, mm_log,
+                            clean_user_package):
     text = GUIDE.read_text(encoding='utf-8')
     module = re.search(r'```python\n# file: my_project/covid_cxr.py\n(.*?)```', text, re.S)
     usage = re.search(r'```python\n(from my_project.covid_cxr import .*?)```', text, re.S)

@@ -22,7 +22,7 @@ def _write_guide_files(repo_root, dest):
 
 
 @pytest.mark.slow
-def test_guide_example_trains(repo_root, tmp_path, run_tool, monkeypatch):
+def test_guide_example_trains(repo_root, tmp_path, run_tool, monkeypatch, clean_user_package):
     module_file, config_file = _write_guide_files(repo_root, tmp_path)
     work_dir = tmp_path / 'work'
 

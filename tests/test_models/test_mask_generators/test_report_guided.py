@@ -454,7 +454,7 @@ def test_rule_with_unequal_counts_is_rejected():
 # ----------------------------------------------------------------------------------------
 # The user guide's worked example, run as written
 # ----------------------------------------------------------------------------------------
-def test_guide_custom_rule_example(repo_root, tmp_path, monkeypatch):
+def test_guide_custom_rule_example(repo_root, tmp_path, monkeypatch, clean_user_package):
     text = (repo_root / GUIDE).read_text()
     blocks = re.findall(r'```python\n# file: (\S+)\n(.*?)```', text, flags=re.S)
     assert [path for path, _ in blocks] == ['my_project/smoothed_topk_rule.py',
