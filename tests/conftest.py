@@ -67,3 +67,10 @@ def clean_user_package():
     _forget()
     yield
     _forget()
+
+
+@pytest.fixture(scope='session')
+def mimic_layout(shared_data, tmp_path_factory):
+    """A MIMIC-CXR-JPG + reports folder built from real data (see tests/mimic_layout.py)."""
+    from mimic_layout import build_mimic_layout
+    return build_mimic_layout(tmp_path_factory.mktemp('mimic_layout'), shared_data)
