@@ -7,14 +7,11 @@ three official ``.csv.gz`` tables. Expected OpenI numbers are computed here from
 XML with regular expressions, independently of the converter's parser.
 """
 import csv
-import gzip
-import hashlib
 import importlib.util
 import json
 import re
 import sys
 import tarfile
-import textwrap
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -205,7 +202,7 @@ def test_openi_report_generation_layout(tmp_path, shared_data, covid_pngs):
 
 
 # =============================================================================== MIMIC-CXR
-from mimic_layout import CHEXPERT, STUDIES  # noqa: E402
+from mimic_layout import CHEXPERT  # noqa: E402
 
 
 @pytest.fixture(scope='module')

@@ -1,4 +1,5 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 from .joimternet import JoImTeRNet
+from .mrm import MRM
 
-__all__ = ['JoImTeRNet']
+__all__ = ['JoImTeRNet', 'MRM']

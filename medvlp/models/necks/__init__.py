@@ -1,4 +1,5 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 from .alignment_necks import ImageRegionNeck, TextWordNeck
+from .mrm_fusion import AttentionPoolFusion, MeanVisibleTokenFusion
 
-__all__ = ['ImageRegionNeck', 'TextWordNeck']
+__all__ = ['ImageRegionNeck', 'TextWordNeck', 'AttentionPoolFusion', 'MeanVisibleTokenFusion']

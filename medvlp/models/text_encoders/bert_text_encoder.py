@@ -92,23 +92,60 @@ class BertTextEncoder(BaseModule):
     def hidden_size(self) -> int:
         return self.bert.config.hidden_size
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                word_ids: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
+    def forward(self,
+                input_ids: torch.Tensor,
+                attention_mask: torch.Tensor,
+                word_ids: Optional[torch.Tensor] = None,
+                extra_embeds: Optional[torch.Tensor] = None) -> Dict[str, torch.Tensor]:
         """
         Args:
             input_ids (torch.Tensor): ``[B, T]`` token ids.
             attention_mask (torch.Tensor): ``[B, T]`` 1 for real tokens, 0 for padding.
             word_ids (torch.Tensor, optional): ``[B, T]`` token -> word index (-1 for
                 special tokens and padding); without it no word features are returned.
+            extra_embeds (torch.Tensor, optional): Added to the output of BERT's embedding
+                layer (word + position + type embeddings after their LayerNorm and
+                dropout), before the first transformer layer: ``[B, D]`` (one vector for
+                every token of a report), or anything broadcastable to ``[B, T, D]``. This
+                is how MRM feeds image information into the report. Defaults to None.
 
         Returns:
             dict: ``token_feats`` ``[B, T, D]``, ``report_feat`` ``[B, D]`` (the [CLS]
             token), and with ``word_ids`` also ``word_feats`` ``[B, W, D]`` and
             ``word_mask`` ``[B, W]``.
         """
-        token_feats = self.bert(
-            input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        if extra_embeds is None:
+            token_feats = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        else:
+            token_feats = self._forward_with_extra_embeds(input_ids, attention_mask,
+                                                          extra_embeds)
         out = dict(token_feats=token_feats, report_feat=token_feats[:, 0])
         if word_ids is not None:
             out.update(pool_words(token_feats, word_ids, self.max_words))
         return out
+
+    def _forward_with_extra_embeds(self, input_ids: torch.Tensor,
+                                   attention_mask: torch.Tensor,
+                                   extra_embeds: torch.Tensor) -> torch.Tensor:
+        """Run BERT with ``extra_embeds`` added to its embedding output.
+
+        ``BertModel`` has no argument for this (``inputs_embeds`` replaces the word
+        embeddings before the LayerNorm), so a forward hook on the embedding layer adds the
+        tensor for this one call.
+        """
+        if extra_embeds.size(-1) != self.hidden_size:
+            raise ValueError(f'extra_embeds must have {self.hidden_size} channels (the text '
+                             f'encoder width), got shape {tuple(extra_embeds.shape)}')
+        if extra_embeds.dim() == 2:
+            extra_embeds = extra_embeds[:, None]  # [B, D] -> [B, 1, D], one per report
+
+        def add_extra(module, args, output):
+            return output + extra_embeds
+
+        handle = self.bert.embeddings.register_forward_hook(add_extra)
+        try:
+            return self.bert(
+                input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        finally:
+            handle.remove()
