@@ -9,8 +9,8 @@ _base_ = [
 max_epochs = 50
 warmup_epochs = 2
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
-    loss_scale='dynamic',
+    # mixed precision on GPUs: add --amp to tools/train.py (AmpOptimWrapper)
+    type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=2e-4, betas=(0.9, 0.98), weight_decay=0.05),
     clip_grad=dict(max_norm=5.0),
     paramwise_cfg=dict(custom_keys={

@@ -1,6 +1,6 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """JoImTeRNet-style image-report pre-training: global + region-word alignment (+ MLM)."""
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from mmengine.model import BaseModel
@@ -104,9 +104,11 @@ class JoImTeRNet(BaseModel):
         """``words`` ``[B, W, D]``, ``word_mask`` ``[B, W]`` and ``global_feat`` ``[B, D]``."""
         return self.text_neck(self.text_encoder(**text))
 
-    def _text_inputs(self, data_samples, device) -> Dict[str, torch.Tensor]:
-        text = stack_data_sample_fields(data_samples, TEXT_INPUTS, device=device)
-        missing = [k for k in TEXT_INPUTS if k not in text]
+    def _text_inputs(self, data_samples, device,
+                     keys: Sequence[str] = TEXT_INPUTS) -> Dict[str, torch.Tensor]:
+        """Stack the per-sample text tensors ``keys`` into ``[B, L]`` tensors."""
+        text = stack_data_sample_fields(data_samples, keys, device=device)
+        missing = [k for k in keys if k not in text]
         if missing:
             raise KeyError(f'the data samples lack {missing}; put TokenizeReport and '
                            'PackImageReportInputs in the pipeline')

@@ -1,4 +1,7 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 from .token_masking import corrupt_tokens, select_masked_tokens
+from .visible_encoding import encode_visible_patches, mask_to_ids_restore
 
-__all__ = ['corrupt_tokens', 'select_masked_tokens']
+__all__ = [
+    'corrupt_tokens', 'select_masked_tokens', 'encode_visible_patches', 'mask_to_ids_restore'
+]

@@ -1,0 +1,59 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""MedIM end to end: the MIMIC entry config on a MIMIC-layout fixture, and the demo."""
+import json
+
+import pytest
+
+from medvlp.utils import load_checkpoint_file
+
+pytestmark = pytest.mark.slow
+DEMO = 'configs/medim/medim_vit-tiny-p16_1xb16-30e_demo.py'
+LOADER = ['num_workers=0', 'persistent_workers=False']
+
+
+def _shrunk_vit_b(ann_file, images):
+    """--cfg-options turning configs/medim_vit-b_mimic.py into a CPU-sized run."""
+    options = [f'train_dataloader.{o}' for o in LOADER + ['batch_size=2']]
+    options += [
+        f'train_dataloader.dataset.ann_file={ann_file}',
+        f'train_dataloader.dataset.data_prefix.img_path={images}',
+        'model.backbone.arch=deit-tiny', 'model.backbone.drop_path_rate=0.0',
+        'model.img_neck.in_channels=192', 'model.decoder.in_channels=192',
+        'model.decoder.channels=16', 'model.text_encoder.hidden_size=96',
+        'model.text_encoder.num_layers=1', 'model.text_encoder.num_heads=3',
+        'model.text_neck.in_channels=96', 'train_cfg.max_epochs=2',
+    ]
+    return options
+
+
+def test_mimic_entry_config_on_mimic_layout(mimic_layout, tmp_path, run_tool):
+    ann = tmp_path / 'mimic_cxr.json'
+    run_tool('dataset_converters/prepare_mimic_cxr.py', mimic_layout['jpg_root'], ann,
+             '--reports-root', mimic_layout['reports_root'])
+    train = [r for r in json.loads(ann.read_text())['data_list'] if r['split'] == 'train']
+    assert len(train) >= 2
+    work = tmp_path / 'work'
+    run_tool('train.py', 'configs/medim_vit-b_mimic.py', '--work-dir', work, '--no-validate',
+             '--cfg-options', *_shrunk_vit_b(ann, mimic_layout['jpg_root']))
+    ckpt = load_checkpoint_file(str(work / 'epoch_2.pth'))
+    assert ckpt['meta']['epoch'] == 2
+    assert ckpt['state_dict']['backbone.patch_embed.projection.weight'].shape == \
+        (192, 3, 16, 16)
+
+
+def test_demo_trains_with_falling_loss_and_resumes(tmp_path, run_tool):
+    run_tool('train.py', DEMO, '--work-dir', tmp_path, '--no-validate', '--cfg-options',
+             'train_cfg.max_epochs=8', 'default_hooks.checkpoint.interval=4',
+             'default_hooks.checkpoint.max_keep_ckpts=2',
+             *[f'train_dataloader.{o}' for o in LOADER])
+    logs = [json.loads(line) for line in
+            next(tmp_path.glob('*/vis_data/scalars.json')).read_text().splitlines()
+            if '"loss_kwm"' in line]
+    for term in ('loss', 'loss_kwm', 'loss_sdm', 'loss_local_ce'):
+        assert logs[-1][term] < logs[0][term], term
+
+    proc = run_tool('train.py', DEMO, '--work-dir', tmp_path / 'resumed', '--no-validate',
+                    '--resume', tmp_path / 'epoch_4.pth', '--cfg-options',
+                    'train_cfg.max_epochs=5', *[f'train_dataloader.{o}' for o in LOADER])
+    assert 'resumed epoch: 4, iter: 28' in proc.stdout + proc.stderr
+    assert load_checkpoint_file(str(tmp_path / 'resumed' / 'epoch_5.pth'))['meta']['iter'] == 35
