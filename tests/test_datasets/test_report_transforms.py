@@ -64,6 +64,15 @@ def test_tokenize_arrays_line_up_with_words(text_module):
     assert out['word_sentence_ids'].tolist() == [0, 0, 0, 1, 1, 1, -1, -1]
 
 
+def test_words_truncated_by_max_length_are_no_keywords_or_sentence_words(text_module):
+    """With room for 3 word tokens only, words 3-5 have no features: flag them out."""
+    out = TokenizeReport(max_length=5, max_words=8)(toy_record())
+    kept = sorted(set(out['word_ids'][out['word_ids'] >= 0].tolist()))
+    assert kept == [0, 1, 2]
+    assert out['word_keyword'].tolist() == [0, 1, 0, 0, 0, 0, 0, 0]
+    assert out['word_sentence_ids'].tolist() == [0, 0, 0, -1, -1, -1, -1, -1]
+
+
 def test_use_negated_false_drops_negated_keywords(text_module):
     out = TokenizeReport(max_length=32, use_negated=False)(toy_record())
     flagged = set(out['word_ids'][out['keyword_mask'] == 1].tolist())

@@ -57,3 +57,21 @@ def test_demo_trains_with_falling_loss_and_resumes(tmp_path, run_tool):
                     'train_cfg.max_epochs=5', *[f'train_dataloader.{o}' for o in LOADER])
     assert 'resumed epoch: 4, iter: 28' in proc.stdout + proc.stderr
     assert load_checkpoint_file(str(tmp_path / 'resumed' / 'epoch_5.pth'))['meta']['iter'] == 35
+
+    # the mask visualisation tool draws real demo samples from the checkpoint
+    out_dir = tmp_path / 'vis'
+    proc = run_tool('visualization/vis_report_masks.py', DEMO, tmp_path / 'epoch_8.pth',
+                    '--out-dir', out_dir, '--indices', 0, 11)
+    pngs = sorted(out_dir.glob('*_masks.png'))
+    assert len(pngs) == 2 and all(p.stat().st_size > 20_000 for p in pngs)
+
+
+def test_benchmark_prints_step_times_and_mask_share(run_tool):
+    proc = run_tool('analysis_tools/benchmark_medim.py', '--config', DEMO, '--batch-size', 4,
+                    '--iters', 1, '--words', 20)
+    lines = proc.stdout.splitlines()
+    rows = {line[:28].strip(): line[28:].split() for line in lines[2:]}
+    assert set(rows) == {'MedIM features', 'MedIM inputs', 'mmpretrain MAE (mask 0.5)'}
+    for name in ('MedIM features', 'MedIM inputs'):
+        step_ms, mask_ms, share = rows[name]
+        assert float(step_ms) > float(mask_ms) > 0 and share.endswith('%')

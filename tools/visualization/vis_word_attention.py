@@ -11,7 +11,6 @@ occur in the report, else the report's MeSH terms, else the words with the most 
 attention.
 """
 import argparse
-import math
 import os
 import os.path as osp
 import textwrap
@@ -19,14 +18,11 @@ import textwrap
 import numpy as np
 import torch
 from mmengine.config import DictAction
-from mmengine.dataset import default_collate
-from mmengine.registry import DefaultScope
-from mmengine.runner import load_checkpoint
 
-from medvlp.registry import DATASETS, MODELS
 from medvlp.utils import (UserError, check_checkpoint, load_config, register_all_modules,
                           report_user_errors)
-from medvlp.visualization import overlay_heatmap, patch_map_to_image
+from medvlp.visualization import (build_model_and_test_set, overlay_heatmap,
+                                  patch_map_to_image, sample_attention)
 
 
 def parse_args(argv=None):
@@ -90,15 +86,10 @@ def main(argv=None):
         register_all_modules(init_default_scope=False)
         cfg = load_config(args.config, args.cfg_options)
         check_checkpoint(args.checkpoint, 'vis_word_attention.py')
-        if not cfg.get('test_dataloader'):
-            raise UserError('the config has no test_dataloader to draw samples from')
-        with DefaultScope.overwrite_default_scope('medvlp'):
-            dataset = DATASETS.build(cfg.test_dataloader.dataset)
-            model = MODELS.build(cfg.model)
-        if not hasattr(model, 'head') or not hasattr(model.head, 'attention'):
-            raise UserError(f'{type(model).__name__} has no region-word alignment head')
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
-        model.eval()
+        try:
+            model, dataset = build_model_and_test_set(cfg, args.checkpoint)
+        except ValueError as e:
+            raise UserError(str(e)) from e
         os.makedirs(args.out_dir, exist_ok=True)
         bad = [i for i in args.indices if not 0 <= i < len(dataset)]
         if bad:
@@ -108,23 +99,12 @@ def main(argv=None):
             print(f'vis_word_attention.py: wrote {path}')
 
 
-@torch.no_grad()
 def draw_sample(model, dataset, index: int, args) -> str:
-    record = dataset.get_data_info(index)
-    batch = default_collate([dataset[index]])
-    data = model.data_preprocessor(batch, False)
-    img = model.encode_image(data['inputs'])
-    text = model._text_inputs(data['data_samples'], data['inputs'].device)
-    txt = model.encode_text(text)
-    attention = model.head.attention(img['regions'], txt['words'], txt['word_mask'])[0]
-    regions = attention.size(-1)
-    side = int(math.isqrt(regions))
-    if side * side != regions:
-        raise UserError(f'{regions} regions do not form a square grid')
-    image = batch['inputs'][0].permute(1, 2, 0).numpy()[..., 0]  # greyscale X-ray
+    out = sample_attention(model, dataset, index)
+    record, image, attention = out['record'], out['image'], out['attention']
     panels = []
     for w in choose_words(record, attention, args.words, args.max_words):
-        heat = patch_map_to_image(attention[w], (side, side), image.shape)
+        heat = patch_map_to_image(attention[w], out['grid'], image.shape)
         panels.append((record['words'][w], overlay_heatmap(image, heat)))
     name = osp.splitext(osp.basename(record['img_path']))[0]
     path = osp.join(args.out_dir, f'{index:04d}_{name}_attention.png')

@@ -67,8 +67,10 @@ class TokenizeReport(BaseTransform):
     - keyword_mask ``(L,)``: 1 for tokens of MeSH-matched words, else 0
     - sentence_ids ``(L,)``: sentence index of each token, -1 for special tokens and
       padding (the record's per-word ``sentence_ids`` list is replaced)
-    - word_keyword ``(W,)``: 1 for MeSH-matched words, 0 otherwise and for padding
-    - word_sentence_ids ``(W,)``: sentence index of each word, -1 for padding
+    - word_keyword ``(W,)``: 1 for MeSH-matched words, 0 otherwise, for padding and for
+      words truncated away by ``max_length``
+    - word_sentence_ids ``(W,)``: sentence index of each word, -1 for padding and for
+      words truncated away by ``max_length``
 
     Args:
         tokenizer (dict): Config of a tokenizer in medvlp's ``TOKENIZERS`` registry,
@@ -154,6 +156,12 @@ class TokenizeReport(BaseTransform):
         results['word_ids'] = word_ids
         results['keyword_mask'] = keyword_mask.astype(np.int64)
         results['sentence_ids'] = token_sentences.astype(np.int64)
+        # Words cut off by max_length have no token, so no feature and no attention: they
+        # must not count as keywords or sentence words either.
+        kept = np.zeros(len(words), dtype=bool)
+        kept[word_ids[is_word]] = True
+        word_keyword = np.where(kept, word_keyword, 0)
+        word_sentences = np.where(kept, word_sentences, -1)
         results['word_keyword'] = pad_to(word_keyword, self.max_words, 0)
         results['word_sentence_ids'] = pad_to(word_sentences, self.max_words, -1)
         return results
