@@ -1,7 +1,7 @@
 # medvlp developer entry points. `make demo` and `make test` are README's two commands.
 VENV ?= .venv
 PYTHON := $(VENV)/bin/python
-DEMO_CONFIG ?= configs/demo/mae_vit-tiny-p16_1xb8-10e_demo.py
+DEMO_CONFIG ?= configs/medim/medim_vit-tiny-p16_1xb16-30e_demo.py
 PYTEST_ARGS ?=
 
 .PHONY: env demo test clean-env
@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 env:
 	MEDVLP_VENV=$(VENV) bash tools/setup_env.sh
 
-# Pre-train on the embedded demo chest X-rays (demo/cxr), on CPU in about a minute.
+# MedIM pre-training on the embedded demo chest X-rays and notes (demo/cxr), CPU, ~1-2 min.
 demo: env
 	$(PYTHON) tools/train.py $(DEMO_CONFIG) --work-dir work_dirs/demo
 

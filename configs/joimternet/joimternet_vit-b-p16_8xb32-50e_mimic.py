@@ -1,32 +1,13 @@
 # JoImTeRNet-style pre-training on MIMIC-CXR: ViT-B/16 + 6-layer BERT, 8 GPUs x 32.
-#   bash tools/dist_train.sh configs/joimternet/joimternet_vit-b-p16_8xb32-50e_mimic.py 8
+#   bash tools/dist_train.sh configs/joimternet/joimternet_vit-b-p16_8xb32-50e_mimic.py 8 --amp
 _base_ = [
     '../_base_/models/joimternet_vit-b-p16.py',
     '../_base_/datasets/mimic_cxr_report.py',
+    '../_base_/schedules/adamw_cosine_50e.py',
     '../_base_/default_runtime.py',
 ]
 
-max_epochs = 50
-warmup_epochs = 2
-optim_wrapper = dict(
-    # mixed precision on GPUs: add --amp to tools/train.py (AmpOptimWrapper)
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=2e-4, betas=(0.9, 0.98), weight_decay=0.05),
-    clip_grad=dict(max_norm=5.0),
-    paramwise_cfg=dict(custom_keys={
-        'ln': dict(decay_mult=0.0),
-        'norm': dict(decay_mult=0.0),
-        'bias': dict(decay_mult=0.0),
-        'pos_embed': dict(decay_mult=0.0),
-        'cls_token': dict(decay_mult=0.0),
-    }))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, eta_min=1e-6,
-         by_epoch=True, begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=5)
+optim_wrapper = dict(optimizer=dict(lr=2e-4))
 # lr above is for 8 GPUs x 32 images; --auto-scale-lr rescales it for other layouts
 auto_scale_lr = dict(base_batch_size=256)
 default_hooks = dict(

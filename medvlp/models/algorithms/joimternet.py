@@ -116,14 +116,17 @@ class JoImTeRNet(BaseModel):
 
     def loss(self, inputs: torch.Tensor, data_samples: List) -> Dict[str, torch.Tensor]:
         text = self._text_inputs(data_samples, inputs.device)
-        img = self.encode_image(inputs)
-        txt = self.encode_text(text)
-        losses = self.head.loss(img['global_feat'], img['regions'], txt['global_feat'],
-                                txt['words'], txt['word_mask'])
-        losses = {k: self.task_weights['matching'] * v for k, v in losses.items()}
+        losses = self.alignment_losses(self.encode_image(inputs), self.encode_text(text))
         if self.mlm_head is not None:
             losses['loss_mlm'] = self.task_weights['mlm'] * self.mlm_loss(text)
         return losses
+
+    def alignment_losses(self, img: Dict[str, torch.Tensor],
+                         txt: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """The head's alignment losses, weighted by ``task_weights['matching']``."""
+        losses = self.head.loss(img['global_feat'], img['regions'], txt['global_feat'],
+                                txt['words'], txt['word_mask'])
+        return {k: self.task_weights['matching'] * v for k, v in losses.items()}
 
     def mlm_loss(self, text: Dict[str, torch.Tensor]) -> torch.Tensor:
         """Mask report tokens, encode the corrupted report, predict the originals."""

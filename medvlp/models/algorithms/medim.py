@@ -38,9 +38,6 @@ class MedIM(JoImTeRNet):
     ``MAEPretrainHead``, normalised-pixel targets by default).
 
     Args:
-        backbone, text_encoder, img_neck, text_neck, head, tokenizer, data_preprocessor:
-            As in :class:`JoImTeRNet`. The backbone must be an mmpretrain ViT with
-            ``out_type='raw'`` and a class token.
         decoder (dict): ``SETRUpDecoder`` (``mask_on='features'``) or
             ``mmpretrain.MAEPretrainDecoder`` (``mask_on='inputs'``).
         recon_head (dict): Reconstruction loss on patches, e.g.
@@ -48,50 +45,34 @@ class MedIM(JoImTeRNet):
         kwm_generator (dict): Mask generator of the KWM branch.
         sdm_generator (dict): Mask generator of the SDM branch.
         mask_on (str): ``'features'`` or ``'inputs'``. Defaults to ``'features'``.
-        loss_weights (dict): ``alignment`` (every alignment term), ``kwm`` and ``sdm``
-            (each reconstruction). Defaults to MedIM's 1, 5, 5.
-        mlm_head (dict, optional): Optional MLM as in :class:`JoImTeRNet`. Defaults to
-            None (MedIM has none).
-        init_cfg (dict, optional): Initialisation config.
+        loss_weights (dict): Weights of the ``kwm`` and ``sdm`` reconstructions. Defaults
+            to MedIM's 5 and 5 (the alignment terms keep ``task_weights['matching']``,
+            1 by default).
+        **kwargs: The :class:`JoImTeRNet` arguments: ``backbone`` (an mmpretrain ViT with
+            ``out_type='raw'`` and a class token), ``text_encoder``, ``img_neck``,
+            ``text_neck``, ``head``, ``tokenizer``, ``task_weights``, optional MLM
+            (``mlm_head``, MedIM has none), ``data_preprocessor``, ``init_cfg``.
     """
 
     MASK_ON = ('features', 'inputs')
 
     def __init__(self,
-                 backbone: dict,
-                 text_encoder: dict,
-                 img_neck: dict,
-                 text_neck: dict,
-                 head: dict,
                  decoder: dict,
                  recon_head: dict,
                  kwm_generator: dict = dict(type='ReportGuidedMaskGenerator', mode='kwm'),
                  sdm_generator: dict = dict(type='ReportGuidedMaskGenerator', mode='sdm'),
                  mask_on: str = 'features',
                  loss_weights: Optional[Dict[str, float]] = None,
-                 tokenizer: dict = dict(type='WordPieceTokenizer'),
-                 mlm_head: Optional[dict] = None,
-                 data_preprocessor: Optional[dict] = None,
-                 init_cfg: Optional[dict] = None) -> None:
+                 **kwargs) -> None:
         if mask_on not in self.MASK_ON:
             raise ValueError(f'mask_on must be one of {self.MASK_ON}, got {mask_on!r}')
-        weights = dict(alignment=1.0, kwm=5.0, sdm=5.0)
+        weights = dict(kwm=5.0, sdm=5.0)
         unknown = set(loss_weights or {}) - set(weights)
         if unknown:
             raise ValueError(f'unknown loss_weights keys {sorted(unknown)}; valid: '
                              f'{sorted(weights)}')
         weights.update(loss_weights or {})
-        super().__init__(
-            backbone=backbone,
-            text_encoder=text_encoder,
-            img_neck=img_neck,
-            text_neck=text_neck,
-            head=head,
-            tokenizer=tokenizer,
-            mlm_head=mlm_head,
-            task_weights=dict(matching=weights['alignment']),
-            data_preprocessor=data_preprocessor,
-            init_cfg=init_cfg)
+        super().__init__(**kwargs)
         self.mask_on = mask_on
         self.loss_weights = weights
         self.decoder = MODELS.build(decoder)
@@ -149,9 +130,7 @@ class MedIM(JoImTeRNet):
         tokens = self.backbone(inputs)[-1]                          # [B, 1 + L, C]
         img = self.img_neck(tokens)
         txt = self.encode_text(text)
-        losses = self.head.loss(img['global_feat'], img['regions'], txt['global_feat'],
-                                txt['words'], txt['word_mask'])
-        losses = {k: self.loss_weights['alignment'] * v for k, v in losses.items()}
+        losses = self.alignment_losses(img, txt)
         attention = self.head.attention(img['regions'], txt['words'],
                                         txt['word_mask']).detach()
         for name, mask in self.report_masks(attention, flags).items():

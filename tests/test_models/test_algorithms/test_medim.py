@@ -99,4 +99,4 @@ def test_bad_options_are_named(demo):
     with pytest.raises(ValueError, match="mask_on must be one of"):
         _build(cfg, mask_on='pixels')
     with pytest.raises(ValueError, match='unknown loss_weights keys'):
-        _build(cfg, loss_weights=dict(kwm=5, sdm_=5))
+        _build(cfg, loss_weights=dict(kwm=5, alignment=1))

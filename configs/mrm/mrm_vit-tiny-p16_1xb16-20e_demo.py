@@ -25,7 +25,7 @@ test_dataloader = None
 test_evaluator = None
 test_cfg = None
 
-max_epochs = 30
+max_epochs = 20
 warmup_epochs = 2
 optim_wrapper = dict(
     type='OptimWrapper',
@@ -39,4 +39,4 @@ param_scheduler = [
 ]
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 auto_scale_lr = dict(base_batch_size=16)
-default_hooks = dict(logger=dict(interval=7), checkpoint=dict(interval=10, max_keep_ckpts=1))
+default_hooks = dict(logger=dict(interval=7), checkpoint=dict(interval=20, max_keep_ckpts=1))
