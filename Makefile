@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 env:
 	MEDVLP_VENV=$(VENV) bash tools/setup_env.sh
 
-# MedIM pre-training on the embedded demo chest X-rays and notes (demo/cxr), CPU, ~1-2 min.
+# MedIM pre-training on the embedded demo chest X-rays and notes (demo/cxr), CPU, a few minutes.
 demo: env
 	$(PYTHON) tools/train.py $(DEMO_CONFIG) --work-dir work_dirs/demo
 

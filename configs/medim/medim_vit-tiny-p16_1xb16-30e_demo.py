@@ -1,4 +1,4 @@
-# MedIM pre-training on the embedded demo data (demo/cxr), on CPU in about two minutes.
+# MedIM pre-training on the embedded demo data (demo/cxr), on CPU in a few minutes.
 _base_ = [
     '../_base_/models/medim_vit-tiny-p16.py',
     '../_base_/datasets/demo_cxr_report.py',

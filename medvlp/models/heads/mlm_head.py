@@ -53,9 +53,11 @@ class MaskedLanguageModelingHead(BaseModule):
         Returns:
             torch.Tensor: Mean loss over the scored positions.
         """
-        logits = self(token_feats)
         if self.loss_on == 'all':
+            logits = self(token_feats)
             return F.cross_entropy(logits.flatten(0, 1), target_ids.flatten())
-        if not masked.any():
+        # only the scored positions go through the vocabulary projection
+        logits = self(token_feats[masked])                      # [num_masked, vocab]
+        if logits.numel() == 0:
             return logits.sum() * 0.
-        return F.cross_entropy(logits[masked], target_ids[masked])
+        return F.cross_entropy(logits, target_ids[masked])
