@@ -5,10 +5,9 @@ import os.path as osp
 
 from mmengine.runner import Runner
 
-from medvlp.utils import (UserError, add_common_args, check_checkpoint,
-                          default_work_dir, load_config, register_all_modules,
-                          report_user_errors, set_local_rank,
-                          setup_cpu_distributed)
+from medvlp.utils import (UserError, add_common_args, apply_runner_args, check_checkpoint,
+                          load_config, register_all_modules, report_user_errors,
+                          set_local_rank, setup_cpu_distributed)
 
 
 def parse_args(argv=None):
@@ -33,11 +32,7 @@ def parse_args(argv=None):
 
 
 def merge_args(cfg, args):
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = default_work_dir(args.config)
+    apply_runner_args(cfg, args)
     cfg.load_from = check_checkpoint(args.checkpoint, 'tools/test.py')
     for key in ('test_dataloader', 'test_cfg', 'test_evaluator'):
         if not cfg.get(key):

@@ -52,9 +52,15 @@ def check_checkpoint(path: str, what: str) -> str:
     return path
 
 
-def default_work_dir(config_path: str) -> str:
-    """``./work_dirs/<config name>``, the OpenMMLab default."""
-    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+def apply_runner_args(cfg: Config, args) -> Config:
+    """Set what every runner tool takes from its command line: the launcher and the work
+    dir (``--work-dir``, else the config's, else ``./work_dirs/<config name>``)."""
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    return cfg
 
 
 def set_local_rank(local_rank: int) -> None:

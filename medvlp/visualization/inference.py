@@ -1,7 +1,7 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """Run an alignment model on single dataset samples for the visualisation tools."""
 import math
-from typing import Dict, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -10,6 +10,28 @@ from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 
 from medvlp.registry import DATASETS, MODELS
+
+
+def load_for_visualisation(config: str, checkpoint: str, cfg_options: Optional[dict],
+                           indices: Sequence[int]) -> Tuple[torch.nn.Module, object]:
+    """What the visualisation tools start with: the model and the test set to draw from.
+
+    Raises:
+        UserError: For a missing config or checkpoint, a config without test set or
+            alignment head, or ``indices`` outside the test set.
+    """
+    from medvlp.utils import UserError, check_checkpoint, load_config, register_all_modules
+    register_all_modules(init_default_scope=False)
+    cfg = load_config(config, cfg_options)
+    check_checkpoint(checkpoint, 'visualisation')
+    try:
+        model, dataset = build_model_and_test_set(cfg, checkpoint)
+    except ValueError as e:
+        raise UserError(str(e)) from e
+    bad = [i for i in indices if not 0 <= i < len(dataset)]
+    if bad:
+        raise UserError(f'--indices {bad} outside the test set of {len(dataset)} samples')
+    return model, dataset
 
 
 def build_model_and_test_set(cfg: Config, checkpoint: str) -> Tuple[torch.nn.Module, object]:

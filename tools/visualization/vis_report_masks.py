@@ -21,10 +21,9 @@ from mmengine.config import DictAction
 from mmengine.registry import DefaultScope
 
 from medvlp.registry import MODELS
-from medvlp.utils import (UserError, check_checkpoint, load_config, register_all_modules,
-                          report_user_errors)
-from medvlp.visualization import (build_model_and_test_set, overlay_heatmap,
-                                  patch_map_to_image, sample_attention)
+from medvlp.utils import report_user_errors
+from medvlp.visualization import (load_for_visualisation, overlay_heatmap, patch_map_to_image,
+                                  sample_attention)
 
 CHARS_PER_LINE = 110
 
@@ -135,16 +134,8 @@ def draw_sample(model, dataset, index: int, args) -> str:
 def main(argv=None):
     args = parse_args(argv)
     with report_user_errors('vis_report_masks.py'):
-        register_all_modules(init_default_scope=False)
-        cfg = load_config(args.config, args.cfg_options)
-        check_checkpoint(args.checkpoint, 'vis_report_masks.py')
-        try:
-            model, dataset = build_model_and_test_set(cfg, args.checkpoint)
-        except ValueError as e:
-            raise UserError(str(e)) from e
-        bad = [i for i in args.indices if not 0 <= i < len(dataset)]
-        if bad:
-            raise UserError(f'--indices {bad} outside the test set of {len(dataset)} samples')
+        model, dataset = load_for_visualisation(args.config, args.checkpoint,
+                                                args.cfg_options, args.indices)
         os.makedirs(args.out_dir, exist_ok=True)
         for index in args.indices:
             print(f'vis_report_masks.py: wrote {draw_sample(model, dataset, index, args)}')

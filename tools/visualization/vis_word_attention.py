@@ -19,10 +19,9 @@ import numpy as np
 import torch
 from mmengine.config import DictAction
 
-from medvlp.utils import (UserError, check_checkpoint, load_config, register_all_modules,
-                          report_user_errors)
-from medvlp.visualization import (build_model_and_test_set, overlay_heatmap,
-                                  patch_map_to_image, sample_attention)
+from medvlp.utils import report_user_errors
+from medvlp.visualization import (load_for_visualisation, overlay_heatmap, patch_map_to_image,
+                                  sample_attention)
 
 
 def parse_args(argv=None):
@@ -83,20 +82,11 @@ def draw(image: np.ndarray, panels: list, title: str, path: str) -> None:
 def main(argv=None):
     args = parse_args(argv)
     with report_user_errors('vis_word_attention.py'):
-        register_all_modules(init_default_scope=False)
-        cfg = load_config(args.config, args.cfg_options)
-        check_checkpoint(args.checkpoint, 'vis_word_attention.py')
-        try:
-            model, dataset = build_model_and_test_set(cfg, args.checkpoint)
-        except ValueError as e:
-            raise UserError(str(e)) from e
+        model, dataset = load_for_visualisation(args.config, args.checkpoint,
+                                                args.cfg_options, args.indices)
         os.makedirs(args.out_dir, exist_ok=True)
-        bad = [i for i in args.indices if not 0 <= i < len(dataset)]
-        if bad:
-            raise UserError(f'--indices {bad} outside the test set of {len(dataset)} samples')
         for index in args.indices:
-            path = draw_sample(model, dataset, index, args)
-            print(f'vis_word_attention.py: wrote {path}')
+            print(f'vis_word_attention.py: wrote {draw_sample(model, dataset, index, args)}')
 
 
 def draw_sample(model, dataset, index: int, args) -> str:
