@@ -1,26 +1,17 @@
-# MedIM, tiny for CPU demos: the encoders and alignment head of joimternet_vit-tiny-p16.py
-# without MLM, report-guided KWM and SDM masks, and a SETR-style decoder restoring the
-# masked features (mask_on='features', the official variant).
-_base_ = ['./joimternet_vit-tiny-p16.py']
+# MedIM, tiny for CPU demos: medim_vit-b-p16.py with a 4-layer 96-d ViT at 96 px, a
+# 2-layer 96-d BERT, a 64-d shared space and a 32-channel decoder.
+_base_ = ['./medim_vit-b-p16.py']
 
 model = dict(
-    type='MedIM',
-    mlm_head=None,
-    task_weights=dict(matching=1.0),
-    mask_on='features',
-    decoder=dict(type='SETRUpDecoder', in_channels=96, patch_size=16, channels=32),
-    recon_head=dict(
-        type='mmpretrain.MAEPretrainHead',
-        norm_pix=True,
-        patch_size=16,
-        loss=dict(type='mmpretrain.PixelReconstructionLoss', criterion='L2')),
-    kwm_generator=dict(
-        type='ReportGuidedMaskGenerator',
-        mode='kwm',
-        mask_rule=dict(type='MedianSplitMaskRule', high_ratio=0.9, low_ratio=0.1)),
-    sdm_generator=dict(
-        type='ReportGuidedMaskGenerator',
-        mode='sdm',
-        min_sentence_words=3,
-        mask_rule=dict(type='MedianSplitMaskRule', high_ratio=0.9, low_ratio=0.1)),
-    loss_weights=dict(kwm=5.0, sdm=5.0))
+    backbone=dict(
+        arch=dict(
+            _delete_=True, embed_dims=96, num_layers=4, num_heads=3,
+            feedforward_channels=192),
+        img_size=96,
+        drop_path_rate=0.0),
+    text_encoder=dict(
+        hidden_size=96, num_layers=2, num_heads=3, max_position_embeddings=128,
+        max_words=64),
+    img_neck=dict(in_channels=96, out_channels=64),
+    text_neck=dict(in_channels=96, out_channels=64),
+    decoder=dict(in_channels=96, channels=32))
