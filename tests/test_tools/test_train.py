@@ -82,3 +82,20 @@ def test_bad_input_gives_one_line_error(tmp_path, run_tool, args, message):
     assert proc.returncode == 2
     assert f'train.py: error: {message}' in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+@pytest.mark.skipif(__import__('torch').cuda.is_available(), reason='checks the CPU message')
+def test_amp_without_gpu_is_refused(tmp_path, run_tool):
+    proc = run_tool('train.py', DEMO_CONFIG, '--amp', '--work-dir', tmp_path, check=False)
+    assert proc.returncode == 2
+    assert 'train.py: error: --amp needs a CUDA GPU; this machine has none' in proc.stderr
+
+
+def test_test_tool_explains_configs_without_test_loop(trained, run_tool):
+    """Pre-training configs have no test set: test.py says so instead of crashing."""
+    proc = run_tool('test.py', DEMO_CONFIG, trained / 'epoch_2.pth', check=False)
+    assert proc.returncode == 2
+    assert 'test.py: error: the config has no test_dataloader' in proc.stderr
+    missing = run_tool('test.py', DEMO_CONFIG, trained / 'epoch_99.pth', check=False)
+    assert missing.returncode == 2
+    assert 'does not exist' in missing.stderr and 'Traceback' not in missing.stderr
