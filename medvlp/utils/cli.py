@@ -2,6 +2,7 @@
 """Helpers shared by the command-line tools in ``tools/``."""
 import os
 import os.path as osp
+import re
 import sys
 from contextlib import contextmanager
 from typing import Iterator, Optional
@@ -72,8 +73,9 @@ def set_local_rank(local_rank: int) -> None:
 def report_user_errors(prog: str) -> Iterator[None]:
     """Turn mistakes in the user's input into a one-line message and exit status 2.
 
-    Covers medvlp's own :class:`UserError` and the registry's "is not in the ... registry"
-    ``KeyError`` raised when a config names an unknown ``type``. Anything else keeps its
+    Covers medvlp's own :class:`UserError`, the registry's "is not in the ... registry"
+    ``KeyError`` raised when a config names an unknown ``type``, and the ``TypeError`` of
+    a constructor given a config key it does not take. Anything else keeps its
     traceback: it is a bug to report, not a typo to fix. Set ``MEDVLP_DEBUG=1`` to see the
     traceback of user errors too.
     """
@@ -85,6 +87,16 @@ def report_user_errors(prog: str) -> Iterator[None]:
         message = e.args[0] if e.args else ''
         if isinstance(message, str) and 'registry' in message and 'is not in' in message:
             _exit_with(prog, f'unknown type in config: {message}', e)
+        raise
+    except TypeError as e:
+        # A constructor that gets a keyword it does not take: a misspelt or misplaced
+        # config key ("X.__init__() got an unexpected keyword argument 'y'").
+        match = re.match(r"(\w+)\.__init__\(\) got an unexpected keyword argument '(\w+)'",
+                         str(e))
+        if match:
+            _exit_with(prog, f'wrong key in config: {match.group(1)} takes no argument '
+                       f'"{match.group(2)}"; check its spelling and where it sits in the '
+                       'config', e)
         raise
 
 

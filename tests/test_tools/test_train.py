@@ -76,6 +76,8 @@ def test_dist_train_two_cpu_processes(tmp_path, run_tool):
      'unknown type in config: MAEVit is not in the mmpretrain::model registry'),
     ([DEMO_CONFIG, '--auto-scale-lr', '--cfg-options', 'auto_scale_lr=None'],
      '--auto-scale-lr needs auto_scale_lr.base_batch_size'),
+    ([DEMO_CONFIG, '--cfg-options', 'model.head.norm_pixel=True'],
+     'wrong key in config: MAEPretrainHead takes no argument "norm_pixel"'),
 ])
 def test_bad_input_gives_one_line_error(tmp_path, run_tool, args, message):
     proc = run_tool('train.py', *args, '--work-dir', tmp_path, check=False)
