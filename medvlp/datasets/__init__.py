@@ -1,6 +1,6 @@
 # Copyright (c) medvlp contributors. All rights reserved.
-from .image_report import (ImageReportDataset, dump_annotation_file,
-                           read_annotation_file)
+from .annotation_io import dump_annotation_file, read_annotation_file
+from .image_report import ImageReportDataset
 from .mimic_cxr import CHEXPERT_CLASSES, MIMICCXRDataset
 from .openi import OPENI_CLASSES, OpenIDataset
 from .transforms import *  # noqa: F401,F403

@@ -1,29 +1,19 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """The generic image-report dataset: one chest X-ray and its report per sample."""
 import copy
-import csv
-import gzip
-import io
 import json
-import math
-import os
 import os.path as osp
 from collections import Counter
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from mmengine.dataset import BaseDataset
-from mmengine.fileio import exists, get, get_text, join_path
+from mmengine.fileio import exists, join_path
 from mmengine.logging import print_log
 
 from medvlp.registry import DATASETS, TRANSFORMS
-
-#: Canonical split names (MIMIC-CXR's); ``val``/``valid``/``validation`` mean ``validate``.
-SPLITS = ('train', 'validate', 'test')
-SPLIT_ALIASES = {'val': 'validate', 'valid': 'validate', 'validation': 'validate'}
-
-#: ``views='frontal'`` keeps these views and any view starting with ``'AP '`` or ``'PA '``
-#: (``'AP SUPINE'``, ``'AP AXIAL'``, ``'PA LLD'``...). View names compare case-insensitively.
-FRONTAL_VIEWS = ('PA', 'AP')
+from .annotation_io import read_annotation_file
+from .record_fields import (SPLITS, is_empty_text, is_frontal, normalize_split,
+                            normalize_view, parse_label)
 
 #: Record fields that ``columns`` may map, and the column names tried when it does not.
 COLUMN_ALIASES = {
@@ -47,133 +37,6 @@ ON_EMPTY_OPTIONS = ('skip', 'keep', 'error')
 def _check_option(name: str, value: Any, options: Sequence) -> None:
     if value not in options:
         raise ValueError(f'{name} must be one of {tuple(options)}, got {value!r}')
-
-
-def normalize_split(split: Any) -> Optional[str]:
-    """``'val'`` -> ``'validate'``; None/empty stays None; other names are lower-cased."""
-    if split is None or (isinstance(split, float) and math.isnan(split)):
-        return None
-    split = str(split).strip().lower()
-    return SPLIT_ALIASES.get(split, split) or None
-
-
-def normalize_view(view: Any) -> Optional[str]:
-    """Upper-case, single-spaced view name (``'AP Supine'`` -> ``'AP SUPINE'``)."""
-    if view is None or (isinstance(view, float) and math.isnan(view)):
-        return None
-    view = ' '.join(str(view).split()).upper()
-    return view or None
-
-
-def is_frontal(view: Optional[str]) -> bool:
-    """Whether a normalised view name is a frontal projection."""
-    return bool(view) and (view in FRONTAL_VIEWS or view.startswith(('AP ', 'PA ')))
-
-
-def parse_label(value: Any) -> Optional[int]:
-    """Map a label cell to 1, 0, -1 (uncertain) or None (not mentioned).
-
-    Accepts ints, floats (``1.0``, ``-1.0``, NaN) and strings (``'1'``, ``'-1.0'``,
-    ``''``, ``'nan'``), as written by CheXpert-style label tables.
-
-    Raises:
-        ValueError: For any other value.
-    """
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = value.strip()
-        if value == '' or value.lower() in ('nan', 'none', 'null'):
-            return None
-        try:
-            value = float(value)
-        except ValueError:
-            raise ValueError(f'label value {value!r} is not 1, 0, -1 or empty') from None
-    if isinstance(value, bool):
-        value = int(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return None
-        if not value.is_integer():
-            raise ValueError(f'label value {value!r} is not 1, 0, -1 or empty')
-        value = int(value)
-    if value not in (1, 0, -1):
-        raise ValueError(f'label value {value!r} is not 1, 0, -1 or empty')
-    return value
-
-
-def is_empty_text(value: Any) -> bool:
-    """None, NaN and blank strings are empty report text."""
-    if value is None:
-        return True
-    if isinstance(value, float):
-        return math.isnan(value)
-    return isinstance(value, str) and not value.strip()
-
-
-def read_text(path: str, backend_args: Optional[dict] = None) -> str:
-    """Read a UTF-8 text file (BOM tolerated), gunzipping ``.gz`` files."""
-    if path.endswith('.gz'):
-        return gzip.decompress(get(path, backend_args=backend_args)).decode('utf-8-sig')
-    return get_text(path, encoding='utf-8-sig', backend_args=backend_args)
-
-
-def json_records(content: Any, path: str) -> Tuple[dict, List[dict]]:
-    """Split loaded JSON into ``(metainfo, rows)``: mmengine format or a plain list.
-
-    Raises:
-        ValueError: If ``content`` is neither.
-    """
-    if isinstance(content, dict) and 'data_list' in content:
-        return dict(content.get('metainfo') or {}), content['data_list']
-    if isinstance(content, list):
-        return {}, content
-    keys = list(content)[:10] if isinstance(content, dict) else type(content).__name__
-    raise ValueError(
-        f'annotation file "{path}" must hold a list of records or a dict with "metainfo" '
-        f'and "data_list"; got {keys}')
-
-
-def read_annotation_file(path: str,
-                         backend_args: Optional[dict] = None) -> Tuple[dict, List[dict]]:
-    """Read an annotation file into ``(metainfo, rows)``.
-
-    Formats, chosen by suffix (each optionally gzipped, ``.csv.gz``):
-
-    - ``.json``: mmengine's ``{"metainfo": {...}, "data_list": [...]}`` or a plain list
-      of records;
-    - ``.jsonl``: one JSON record per line (blank lines are ignored);
-    - ``.csv``: one row per image with a header line; every cell is a string.
-
-    Raises:
-        FileNotFoundError: If the file does not exist.
-        ValueError: For an unknown suffix or content that is not a list of records.
-    """
-    if not exists(path, backend_args=backend_args):
-        raise FileNotFoundError(f'annotation file "{path}" does not exist')
-    name = path[:-3] if path.endswith('.gz') else path
-    suffix = osp.splitext(name)[1].lower()
-    if suffix not in ('.json', '.jsonl', '.csv'):
-        raise ValueError(f'annotation file "{path}" must end in .json, .jsonl or .csv '
-                         '(optionally .gz)')
-    text = read_text(path, backend_args)
-    if suffix == '.json':
-        metainfo, rows = json_records(json.loads(text), path)
-    elif suffix == '.jsonl':
-        metainfo, rows = {}, []
-        for line_no, line in enumerate(text.split('\n'), 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise ValueError(f'{path}, line {line_no}: not valid JSON ({e})') from e
-    else:
-        metainfo, rows = {}, list(csv.DictReader(io.StringIO(text, newline='')))
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict):
-            raise ValueError(f'{path}: record {i} is a {type(row).__name__}, not a dict')
-    return metainfo, rows
 
 
 @DATASETS.register_module()
@@ -631,24 +494,3 @@ class ImageReportDataset(BaseDataset):
             body.append(f'Number of categories: \t{len(self.CLASSES)}')
         body.extend(self.extra_repr())
         return '\n'.join([head] + ['    ' + line for line in body])
-
-
-def dump_annotation_file(path: str, metainfo: dict, data_list: Sequence[dict]) -> None:
-    """Write ``{"data_list": [...], "metainfo": {...}}`` deterministically.
-
-    Keys are sorted and each record sits on its own line, so two runs over the same
-    input give byte-identical files and a ``diff`` shows changed records. Non-ASCII text
-    is written as UTF-8. ``mmengine.load`` and :class:`ImageReportDataset` read it.
-    """
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp_path = f'{path}.tmp'
-    with open(tmp_path, 'w', encoding='utf-8', newline='\n') as f:
-        f.write('{"data_list": [')
-        for i, record in enumerate(data_list):
-            f.write(',\n' if i else '\n')
-            f.write(json.dumps(record, sort_keys=True, ensure_ascii=False))
-        f.write('\n],\n"metainfo": ')
-        f.write(json.dumps(metainfo, sort_keys=True, ensure_ascii=False))
-        f.write('}\n')
-    os.replace(tmp_path, path)

@@ -6,8 +6,9 @@ from typing import List, Sequence, Tuple, Union
 from mmengine.fileio import exists
 
 from medvlp.registry import DATASETS
-from .image_report import (ImageReportDataset, json_records, normalize_split,
-                           read_annotation_file, read_text)
+from .annotation_io import json_records, read_annotation_file, read_text
+from .image_report import ImageReportDataset
+from .record_fields import normalize_split
 
 #: NegBio gold-standard labels of IU X-ray (``openi_gld_std14.csv``), in file order.
 OPENI_CLASSES = ('Atelectasis', 'Cardiomegaly', 'Effusion', 'Infiltration', 'Mass', 'Nodule',

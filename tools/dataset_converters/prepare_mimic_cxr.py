@@ -63,14 +63,6 @@ def open_table(root: str, name: str) -> List[dict]:
                      'MIMIC-CXR-JPG root?')
 
 
-def parse_label(value: str) -> Optional[int]:
-    """``'1.0'`` -> 1, ``'-1.0'`` -> -1, ``''`` -> None."""
-    value = (value or '').strip()
-    if not value or value.lower() == 'nan':
-        return None
-    return int(float(value))
-
-
 def study_dir(subject_id: str, study_id: str) -> str:
     """``files/p10/p10000032/s50414267`` (relative, '/'-separated)."""
     return f'files/p{subject_id[:2]}/p{subject_id}/s{study_id}'
@@ -232,6 +224,7 @@ def load_tables(args) -> Tuple[List[dict], Dict[str, str], Dict[Tuple[str, str],
     label_rows = open_table(args.jpg_root, LABEL_FILES[args.labeler])
     classes = [c for c in (label_rows[0].keys() if label_rows else [])
                if c not in ('subject_id', 'study_id')]
+    from medvlp.datasets.record_fields import parse_label
     labels = {}
     for row in label_rows:
         values = {c: parse_label(row[c]) for c in classes}
@@ -243,7 +236,7 @@ def load_tables(args) -> Tuple[List[dict], Dict[str, str], Dict[Tuple[str, str],
 def main(argv=None) -> dict:
     """Run the conversion; returns the metainfo written."""
     args = parse_args(argv)
-    from medvlp.datasets.image_report import dump_annotation_file
+    from medvlp.datasets import dump_annotation_file
 
     split_rows, views, labels, classes = load_tables(args)
     skipped = Counter()  # images

@@ -244,7 +244,7 @@ def parse_args(argv=None):
 def main(argv=None) -> dict:
     """Run the conversion; returns the metainfo written."""
     args = parse_args(argv)
-    from medvlp.datasets.image_report import dump_annotation_file
+    from medvlp.datasets import dump_annotation_file
 
     reports = sorted(iter_reports(args.src), key=lambda r: report_number(r['uid']))
     classes, gold = read_labels(args.labels)
