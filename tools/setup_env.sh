@@ -10,6 +10,9 @@
 #                   (default: ~/.cache/medvlp) so the ~35 minute build happens once per machine
 #   PIP_FIND_LINKS  extra folders pip searches for wheels, e.g. one holding a prebuilt
 #                   mmcv-2.1.0 wheel for torch 2.14.1
+#
+# Usage: bash tools/setup_env.sh [--check]
+#   --check   only report whether the environment is up to date (exit 0) or not (exit 1)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,6 +39,10 @@ env_works() {
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_of)" ] && env_works; then
     log "environment $VENV is up to date"
     exit 0
+fi
+if [ "${1:-}" = "--check" ]; then
+    log "environment $VENV is missing or out of date; run: bash tools/setup_env.sh"
+    exit 1
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then

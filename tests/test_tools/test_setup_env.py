@@ -8,15 +8,31 @@ from pathlib import Path
 import pytest
 
 
+def _setup_env(repo_root, venv, *args):
+    return subprocess.run(['bash', str(repo_root / 'tools/setup_env.sh'), *args],
+                          env=dict(os.environ, MEDVLP_VENV=str(venv)),
+                          capture_output=True, text=True, timeout=120)
+
+
 def test_ready_environment_is_left_alone(repo_root):
     venv = Path(sys.prefix)
     if not (venv / '.medvlp-env-stamp').is_file():
         pytest.skip('the tests do not run inside an environment made by tools/setup_env.sh')
-    proc = subprocess.run(['bash', str(repo_root / 'tools/setup_env.sh')],
-                          env=dict(os.environ, MEDVLP_VENV=str(venv)),
-                          capture_output=True, text=True, timeout=120)
+    check = _setup_env(repo_root, venv, '--check')
+    if check.returncode == 1:
+        pytest.skip('this environment is older than the requirement files; the test must '
+                    'not reinstall it: run make env')
+    assert check.returncode == 0, check.stderr
+    proc = _setup_env(repo_root, venv)
     assert proc.returncode == 0, proc.stderr
     assert f'environment {venv} is up to date' in proc.stdout
+
+
+def test_check_reports_a_missing_environment(repo_root, tmp_path):
+    proc = _setup_env(repo_root, tmp_path / 'no-venv', '--check')
+    assert proc.returncode == 1
+    assert 'is missing or out of date; run: bash tools/setup_env.sh' in proc.stdout
+    assert not (tmp_path / 'no-venv').exists()  # nothing was created
 
 
 def test_mmcv_source_build_uses_cxx20(repo_root):
