@@ -4,6 +4,7 @@
 _base_ = [
     '../_base_/models/mrm_vit-tiny-p16.py',
     '../_base_/datasets/demo_cxr_report.py',
+    '../_base_/schedules/adamw_cosine_30e_demo.py',
     '../_base_/default_runtime.py',
 ]
 
@@ -25,18 +26,8 @@ test_dataloader = None
 test_evaluator = None
 test_cfg = None
 
-max_epochs = 30
-warmup_epochs = 2
 optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05),
+    optimizer=dict(betas=(0.9, 0.95)),
+    clip_grad=None,
     paramwise_cfg=dict(flat_decay_mult=0.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, by_epoch=True,
-         begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
-auto_scale_lr = dict(base_batch_size=16)
 default_hooks = dict(logger=dict(interval=7), checkpoint=dict(interval=10, max_keep_ckpts=1))

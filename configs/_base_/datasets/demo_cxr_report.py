@@ -36,18 +36,10 @@ train_dataloader = dict(
 # The demo has no held-out split: retrieval is measured in-sample, to show the model
 # learnt to pair its training images and reports.
 test_dataloader = dict(
+    train_dataloader,
     batch_size=25,
-    num_workers=2,
-    persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations.jsonl',
-        data_prefix=dict(img_path=''),
-        test_mode=True,
-        pipeline=test_pipeline))
+    dataset=dict(train_dataloader['dataset'], test_mode=True, pipeline=test_pipeline))
 test_evaluator = dict(type='ImageReportRetrievalMetric', topk=(1, 5, 10))
 test_cfg = dict(type='TestLoop')
 val_dataloader = test_dataloader

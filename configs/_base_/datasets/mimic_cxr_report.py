@@ -53,19 +53,7 @@ test_dataloader = dict(
 test_evaluator = dict(
     type='ImageReportRetrievalMetric', topk=(1, 5, 10), subset_size=1000, num_subsets=5)
 test_cfg = dict(type='TestLoop')
-val_dataloader = dict(
-    batch_size=64,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file='annotations/mimic_cxr.json',
-        data_prefix=dict(img_path=''),
-        split='validate',
-        test_mode=True,
-        pipeline=test_pipeline))
+# the same loader on the official validation split
+val_dataloader = dict(test_dataloader, dataset=dict(test_dataloader['dataset'], split='validate'))
 val_evaluator = test_evaluator
 val_cfg = dict(type='ValLoop')

@@ -1,48 +1,22 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """JoImTeRNet on real demo batches: losses, gradients, predictions, hand-off."""
-import copy
-
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
-from mmengine.runner import Runner
 
-from medvlp.utils import register_all_modules
+from algorithm_helpers import build_model, demo_config_and_batch
 
 DEMO = 'configs/joimternet/joimternet_vit-tiny-p16_1xb16-30e_demo.py'
 
 
 @pytest.fixture(scope='module')
 def demo_batch(repo_root, tmp_path_factory):
-    register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(str(repo_root / DEMO))
-    cfg.work_dir = str(tmp_path_factory.mktemp('joimternet'))
-    cfg.log_level = 'WARNING'
-    cfg.train_dataloader.num_workers = 0
-    cfg.train_dataloader.persistent_workers = False
-    cfg.train_dataloader.batch_size = 6
-    with DefaultScope.overwrite_default_scope('medvlp'):
-        loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
-        batch = next(iter(loader))
-    return cfg, batch
-
-
-def _build(cfg, **overrides):
-    from medvlp.registry import MODELS
-    model_cfg = copy.deepcopy(cfg.model)
-    for key, value in overrides.items():
-        model_cfg[key] = value
-    with DefaultScope.overwrite_default_scope('medvlp'):
-        model = MODELS.build(model_cfg)
-    model.init_weights()
-    return model
+    return demo_config_and_batch(repo_root / DEMO, tmp_path_factory.mktemp('joimternet'), 6)
 
 
 def test_loss_and_gradients_reach_both_encoders(demo_batch):
     cfg, batch = demo_batch
     torch.manual_seed(0)
-    model = _build(cfg)
+    model = build_model(cfg)
     data = model.data_preprocessor(batch, True)
     losses = model(**data, mode='loss')
     assert set(losses) == {'loss_global_ce', 'loss_local_ce', 'loss_global_triplet',
@@ -55,17 +29,17 @@ def test_loss_and_gradients_reach_both_encoders(demo_batch):
 
 def test_without_mlm_and_task_weights(demo_batch):
     cfg, batch = demo_batch
-    model = _build(cfg, mlm_head=None, task_weights=dict(matching=0.5))
+    model = build_model(cfg, mlm_head=None, task_weights=dict(matching=0.5))
     data = model.data_preprocessor(batch, True)
     losses = model(**data, mode='loss')
     assert 'loss_mlm' not in losses
     with pytest.raises(ValueError, match='unknown task_weights keys'):
-        _build(cfg, task_weights=dict(matchin=1.0))
+        build_model(cfg, task_weights=dict(matchin=1.0))
 
 
 def test_predict_attaches_embeddings_and_keys(demo_batch):
     cfg, batch = demo_batch
-    model = _build(cfg).eval()
+    model = build_model(cfg).eval()
     data = model.data_preprocessor(batch, False)
     with torch.no_grad():
         out = model(**data, mode='predict')
@@ -75,7 +49,7 @@ def test_predict_attaches_embeddings_and_keys(demo_batch):
 
 def test_missing_text_fields_are_named(demo_batch):
     cfg, batch = demo_batch
-    model = _build(cfg)
+    model = build_model(cfg)
     data = model.data_preprocessor(batch, True)
     for sample in data['data_samples']:
         del sample.word_ids

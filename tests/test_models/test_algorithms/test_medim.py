@@ -1,15 +1,10 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """MedIM on real demo batches: both mask placements, masks, losses and gradients."""
-import copy
-
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
-from mmengine.runner import Runner
 
 from medvlp.models.utils import encode_visible_patches, mask_to_ids_restore
-from medvlp.utils import register_all_modules
+from algorithm_helpers import build_model, demo_config_and_batch
 
 DEMO = 'configs/medim/medim_vit-tiny-p16_1xb16-30e_demo.py'
 INPUTS_DECODER = dict(type='mmpretrain.MAEPretrainDecoder', num_patches=36, patch_size=16,
@@ -19,24 +14,7 @@ INPUTS_DECODER = dict(type='mmpretrain.MAEPretrainDecoder', num_patches=36, patc
 
 @pytest.fixture(scope='module')
 def demo(repo_root, tmp_path_factory):
-    register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(str(repo_root / DEMO))
-    cfg.work_dir = str(tmp_path_factory.mktemp('medim'))
-    cfg.train_dataloader.update(num_workers=0, persistent_workers=False, batch_size=6)
-    with DefaultScope.overwrite_default_scope('medvlp'):
-        batch = next(iter(Runner.build_dataloader(cfg.train_dataloader, seed=0)))
-    return cfg, batch
-
-
-def _build(cfg, **overrides):
-    from medvlp.registry import MODELS
-    model_cfg = copy.deepcopy(cfg.model)
-    for key, value in overrides.items():
-        model_cfg[key] = value
-    with DefaultScope.overwrite_default_scope('medvlp'):
-        model = MODELS.build(model_cfg)
-    model.init_weights()
-    return model
+    return demo_config_and_batch(repo_root / DEMO, tmp_path_factory.mktemp('medim'), 6)
 
 
 @pytest.mark.parametrize('mask_on', ['features', 'inputs'])
@@ -46,7 +24,7 @@ def test_losses_and_gradients(demo, mask_on):
     extra = dict(mask_on=mask_on)
     if mask_on == 'inputs':
         extra['decoder'] = INPUTS_DECODER
-    model = _build(cfg, **extra)
+    model = build_model(cfg, **extra)
     data = model.data_preprocessor(batch, True)
     losses = model(**data, mode='loss')
     assert {'loss_kwm', 'loss_sdm', 'loss_global_ce', 'loss_local_ce'} <= set(losses)
@@ -62,7 +40,7 @@ def test_losses_and_gradients(demo, mask_on):
 def test_masks_follow_the_report(demo):
     """KWM masks the patches the keywords attend to; both masks hide 50% of 36 patches."""
     cfg, batch = demo
-    model = _build(cfg)
+    model = build_model(cfg)
     flags = model._text_inputs(batch['data_samples'], torch.device('cpu'),
                                ('word_keyword', 'word_sentence_ids'))
     b, w = flags['word_keyword'].shape
@@ -78,7 +56,7 @@ def test_masks_follow_the_report(demo):
 
 def test_visible_encoding_matches_the_full_forward_without_mask(demo):
     cfg, _ = demo
-    model = _build(cfg).eval()
+    model = build_model(cfg).eval()
     images = torch.rand(2, 3, 96, 96)
     with torch.no_grad():
         full = model.backbone(images)[-1]
@@ -97,6 +75,6 @@ def test_visible_encoding_matches_the_full_forward_without_mask(demo):
 def test_bad_options_are_named(demo):
     cfg, _ = demo
     with pytest.raises(ValueError, match="mask_on must be one of"):
-        _build(cfg, mask_on='pixels')
+        build_model(cfg, mask_on='pixels')
     with pytest.raises(ValueError, match='unknown loss_weights keys'):
-        _build(cfg, loss_weights=dict(kwm=5, alignment=1))
+        build_model(cfg, loss_weights=dict(kwm=5, alignment=1))

@@ -1,54 +1,23 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """MRM on real demo batches: masking, losses, fusion, high-resolution target, hand-off."""
-import copy
-
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
-from mmengine.runner import Runner
 
-from medvlp.utils import register_all_modules
+from algorithm_helpers import build_model, demo_config_and_batch
 
 DEMO = 'configs/mrm/mrm_vit-tiny-p16_1xb16-30e_demo.py'
 
 
 @pytest.fixture(scope='module')
 def demo_batch(repo_root, tmp_path_factory):
-    register_all_modules(init_default_scope=False)
-    cfg = Config.fromfile(str(repo_root / DEMO))
-    cfg.work_dir = str(tmp_path_factory.mktemp('mrm'))
-    cfg.log_level = 'WARNING'
-    cfg.train_dataloader.num_workers = 0
-    cfg.train_dataloader.persistent_workers = False
-    cfg.train_dataloader.batch_size = 4
-    with DefaultScope.overwrite_default_scope('medvlp'):
-        loader = Runner.build_dataloader(cfg.train_dataloader, seed=0)
-        batch = next(iter(loader))
-    return cfg, batch
-
-
-def _build(cfg, init=True, **overrides):
-    from medvlp.registry import MODELS
-    model_cfg = copy.deepcopy(cfg.model)
-    for key, value in overrides.items():
-        target = model_cfg
-        *parents, last = key.split('.')
-        for parent in parents:
-            target = target[parent]
-        target[last] = value
-    with DefaultScope.overwrite_default_scope('medvlp'):
-        model = MODELS.build(model_cfg)
-    if init:
-        model.init_weights()
-    return model
+    return demo_config_and_batch(repo_root / DEMO, tmp_path_factory.mktemp('mrm'), 4)
 
 
 @pytest.mark.parametrize('fusion', ['MeanVisibleTokenFusion', 'AttentionPoolFusion'])
 def test_losses_and_gradients_reach_both_branches(demo_batch, fusion):
     cfg, batch = demo_batch
     torch.manual_seed(0)
-    model = _build(cfg, fusion=dict(type=fusion))
+    model = build_model(cfg, fusion=dict(type=fusion))
     data = model.data_preprocessor(batch, True)
     assert data['inputs'].shape == (4, 3, 192, 192)  # the 192 px target of the demo
     losses = model(**data, mode='loss')
@@ -72,13 +41,13 @@ def test_loss_weights_and_missing_report_fields(demo_batch):
     losses = {}
     for weight in (1.0, 0.5):
         torch.manual_seed(0)
-        model = _build(cfg, loss_weights=dict(image=weight))
+        model = build_model(cfg, loss_weights=dict(image=weight))
         torch.manual_seed(1)
         losses[weight] = model(**model.data_preprocessor(batch, True), mode='loss')
     torch.testing.assert_close(losses[0.5]['loss_image'], 0.5 * losses[1.0]['loss_image'])
     torch.testing.assert_close(losses[0.5]['loss_text'], losses[1.0]['loss_text'])
     with pytest.raises(ValueError, match='unknown loss_weights keys'):
-        _build(cfg, init=False, loss_weights=dict(img=1.0))
+        build_model(cfg, init=False, loss_weights=dict(img=1.0))
 
     data = model.data_preprocessor(batch, True)
     for sample in data['data_samples']:
@@ -89,7 +58,7 @@ def test_loss_weights_and_missing_report_fields(demo_batch):
 
 def test_whole_word_masking_never_splits_a_word_and_matches_the_ratio(demo_batch):
     cfg, batch = demo_batch
-    model = _build(cfg, init=False)
+    model = build_model(cfg, init=False)
     words = torch.stack([s.word_ids for s in batch['data_samples']])
     ids = torch.stack([s.input_ids for s in batch['data_samples']])
     pieces = torch.stack([(words == w).sum(1) for w in range(words.max() + 1)], 1)
@@ -124,14 +93,14 @@ def test_mlm_loss_ignores_unmasked_and_padding_positions(demo_batch):
     other_feats = torch.where(masked[..., None], feats, torch.randn(feats.shape, generator=gen))
     other_ids = torch.where(masked, ids, torch.randint(4, 30000, ids.shape, generator=gen))
 
-    head = _build(cfg).mlm_head
+    head = build_model(cfg).mlm_head
     assert head.loss_on == 'masked'
     loss = head.loss(feats, ids, masked)
     torch.testing.assert_close(head.loss(other_feats, other_ids, masked), loss)
     expected = torch.nn.functional.cross_entropy(head(feats)[masked], ids[masked])
     torch.testing.assert_close(loss, expected)
 
-    official = _build(cfg, official_mlm_loss=True).mlm_head
+    official = build_model(cfg, official_mlm_loss=True).mlm_head
     assert official.loss_on == 'all'
     loss = official.loss(feats, ids, masked)
     # the official loss scores every position, padding included
@@ -139,7 +108,7 @@ def test_mlm_loss_ignores_unmasked_and_padding_positions(demo_batch):
         loss, torch.nn.functional.cross_entropy(official(feats).flatten(0, 1), ids.flatten()))
     assert not torch.allclose(official.loss(other_feats, other_ids, masked), loss)
     with pytest.raises(ValueError, match='contradicts mlm_head'):
-        _build(cfg, init=False, official_mlm_loss=True,
+        build_model(cfg, init=False, official_mlm_loss=True,
                mlm_head=dict(type='MaskedLanguageModelingHead', loss_on='masked'))
 
 
@@ -149,7 +118,7 @@ def test_fusion_makes_text_predictions_depend_on_the_image(demo_batch):
     ids, mask = text.input_ids[None], text.attention_mask[None]
     for fusion in (dict(type='MeanVisibleTokenFusion'), None):
         torch.manual_seed(0)
-        model = _build(cfg, fusion=fusion).eval()
+        model = build_model(cfg, fusion=fusion).eval()
         model_inputs = model.data_preprocessor(batch, False)['inputs']
         images = model.encoder_input(model_inputs[:2])
         logits = []
@@ -169,7 +138,7 @@ def test_high_resolution_target_shapes(demo_batch):
     """Official geometry: 14x14 tokens of a 224 px input restore 32 px patches of 448 px."""
     cfg, batch = demo_batch
     torch.manual_seed(0)
-    model = _build(cfg, **{'backbone.img_size': 224, 'neck.num_patches': 196},
+    model = build_model(cfg, **{'backbone.img_size': 224, 'neck.num_patches': 196},
                    target_resolution=448)
     assert model.head.patch_size == 32
     images = torch.randn(2, 3, 448, 448)
@@ -184,7 +153,7 @@ def test_high_resolution_target_shapes(demo_batch):
     with pytest.raises(ValueError, match=r'expects 448x448 images \(target_resolution\)'):
         model.loss(torch.randn(2, 3, 224, 224), batch['data_samples'][:2])
 
-    plain = _build(cfg, init=False, **{'backbone.img_size': 224, 'neck.num_patches': 196},
+    plain = build_model(cfg, init=False, **{'backbone.img_size': 224, 'neck.num_patches': 196},
                    target_resolution=None)
     assert plain.head.patch_size == 16
     assert plain.head.construct_target(torch.randn(2, 3, 224, 224)).shape == (2, 196, 768)
@@ -199,7 +168,7 @@ def test_high_resolution_target_shapes(demo_batch):
 def test_inconsistent_target_geometry_is_refused(demo_batch, overrides, message):
     cfg, _ = demo_batch
     with pytest.raises(ValueError, match=message):
-        _build(cfg, init=False, **overrides)
+        build_model(cfg, init=False, **overrides)
 
 
 def test_backbone_weights_load_into_a_vision_transformer(demo_batch, tmp_path):
@@ -207,7 +176,7 @@ def test_backbone_weights_load_into_a_vision_transformer(demo_batch, tmp_path):
     from mmpretrain.models import VisionTransformer
     cfg, batch = demo_batch
     torch.manual_seed(0)
-    model = _build(cfg)
+    model = build_model(cfg)
     ckpt = tmp_path / 'mrm.pth'
     torch.save(dict(state_dict=model.state_dict(), meta=dict(epoch=1)), ckpt)
 
@@ -231,7 +200,7 @@ def test_backbone_weights_load_into_a_vision_transformer(demo_batch, tmp_path):
 
 def test_default_data_preprocessor_uses_the_official_statistics(demo_batch):
     cfg, _ = demo_batch
-    model = _build(cfg, init=False, data_preprocessor=None)
+    model = build_model(cfg, init=False, data_preprocessor=None)
     assert type(model.data_preprocessor).__name__ == 'SelfSupDataPreprocessor'
     torch.testing.assert_close(model.data_preprocessor.mean.flatten(),
                                torch.full((3, ), 0.4978 * 255))
