@@ -1,9 +1,10 @@
 # Copyright (c) medvlp contributors. All rights reserved.
-from .mask_rules import (BaseMaskRule, MedianSplitMaskRule, RandomMaskRule,
+from .mask_rules import (BaseMaskRule, MedianSplitMaskRule, RandomMaskRule, RatioMaskRule,
                          SampledMaskRule, TopKMaskRule)
 from .report_guided import ReportGuidedMaskGenerator, ReportPatchMap
 
 __all__ = [
-    'BaseMaskRule', 'MedianSplitMaskRule', 'RandomMaskRule', 'ReportGuidedMaskGenerator',
+    'BaseMaskRule', 'MedianSplitMaskRule', 'RandomMaskRule', 'RatioMaskRule',
+    'ReportGuidedMaskGenerator',
     'ReportPatchMap', 'SampledMaskRule', 'TopKMaskRule'
 ]

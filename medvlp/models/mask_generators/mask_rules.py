@@ -177,9 +177,9 @@ class MedianSplitMaskRule(BaseMaskRule):
         return _mask_first(shuffled, positions)
 
 
-@MODELS.register_module()
-class TopKMaskRule(BaseMaskRule):
-    """Mask the ``round(mask_ratio * P)`` highest-score patches (ties in a random order).
+class RatioMaskRule(BaseMaskRule):
+    """Base of the rules that mask ``round(mask_ratio * P)`` patches, the ones first in a
+    per-sample ranking given by :meth:`mask_from_noise`.
 
     Args:
         mask_ratio (float): Fraction of the patches to mask. Defaults to 0.5.
@@ -193,14 +193,26 @@ class TopKMaskRule(BaseMaskRule):
     def num_masked(self, num_patches: int) -> int:
         return round_half_up(self.mask_ratio * num_patches)
 
-    def mask_from_noise(self, patch_map: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        ranked = _rank_descending(patch_map, noise[0])
-        k = self.num_masked(patch_map.size(1))
+    def mask_first_ranked(self, ranked: torch.Tensor) -> torch.Tensor:
+        """Mask the first ``num_masked(P)`` patches of each row of ``ranked`` ``[B, P]``."""
+        k = self.num_masked(ranked.size(1))
         return _mask_first(ranked, torch.arange(k, device=ranked.device))
 
 
 @MODELS.register_module()
-class SampledMaskRule(BaseMaskRule):
+class TopKMaskRule(RatioMaskRule):
+    """Mask the ``round(mask_ratio * P)`` highest-score patches (ties in a random order).
+
+    Args:
+        mask_ratio (float): Fraction of the patches to mask. Defaults to 0.5.
+    """
+
+    def mask_from_noise(self, patch_map: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return self.mask_first_ranked(_rank_descending(patch_map, noise[0]))
+
+
+@MODELS.register_module()
+class SampledMaskRule(RatioMaskRule):
     """Sample ``round(mask_ratio * P)`` patches without replacement, weighted by the map.
 
     Patch ``p`` is drawn with probability proportional to ``max(map_p, 0) ** (1 / T)``
@@ -216,15 +228,10 @@ class SampledMaskRule(BaseMaskRule):
     """
 
     def __init__(self, mask_ratio: float = 0.5, temperature: float = 1.0) -> None:
-        super().__init__()
-        _check_ratio('mask_ratio', mask_ratio)
+        super().__init__(mask_ratio)
         if not temperature > 0:
             raise ValueError(f'temperature must be > 0, got {temperature}')
-        self.mask_ratio = mask_ratio
         self.temperature = temperature
-
-    def num_masked(self, num_patches: int) -> int:
-        return round_half_up(self.mask_ratio * num_patches)
 
     def mask_from_noise(self, patch_map: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
         gumbel = -torch.log(-torch.log(noise[0]))
@@ -235,26 +242,16 @@ class SampledMaskRule(BaseMaskRule):
         by_key = key.argsort(dim=1, descending=True)
         ranked = by_key.gather(
             1, positive.gather(1, by_key).argsort(dim=1, descending=True, stable=True))
-        k = self.num_masked(patch_map.size(1))
-        return _mask_first(ranked, torch.arange(k, device=ranked.device))
+        return self.mask_first_ranked(ranked)
 
 
 @MODELS.register_module()
-class RandomMaskRule(BaseMaskRule):
+class RandomMaskRule(RatioMaskRule):
     """Uniformly random ``round(mask_ratio * P)`` patches; ignores the map (MAE baseline).
 
     Args:
         mask_ratio (float): Fraction of the patches to mask. Defaults to 0.5.
     """
 
-    def __init__(self, mask_ratio: float = 0.5) -> None:
-        super().__init__()
-        _check_ratio('mask_ratio', mask_ratio)
-        self.mask_ratio = mask_ratio
-
-    def num_masked(self, num_patches: int) -> int:
-        return round_half_up(self.mask_ratio * num_patches)
-
     def mask_from_noise(self, patch_map: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        k = self.num_masked(patch_map.size(1))
-        return _mask_first(noise[0].argsort(dim=1), torch.arange(k, device=patch_map.device))
+        return self.mask_first_ranked(noise[0].argsort(dim=1))
