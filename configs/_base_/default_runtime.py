@@ -15,6 +15,11 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # a sha256 sidecar next to each checkpoint; loading checks it (checkpoints.md)
+    checkpoint_digest=dict(type='CheckpointDigestHook'),
+    # stop at the first NaN/inf loss with a one-line error naming the term and iteration;
+    # max_skips=N skips and counts up to N such steps first (None turns the guard off)
+    non_finite=dict(type='NonFiniteLossHook', max_skips=0),
 )
 
 env_cfg = dict(

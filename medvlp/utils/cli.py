@@ -14,6 +14,25 @@ class UserError(Exception):
     """An error in what the user asked for (a path, a config key), not in medvlp."""
 
 
+class TrainingError(RuntimeError):
+    """Training cannot go on (e.g. a non-finite loss); reported as one line, exit status 1."""
+
+
+_PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+def raised_by_medvlp(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised by medvlp's own code (its innermost frame is in the
+    ``medvlp`` package), i.e. it is one of medvlp's argument checks, not a crash deep in
+    torch or mmengine."""
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return osp.abspath(tb.tb_frame.f_code.co_filename).startswith(_PACKAGE_DIR + os.sep)
+
+
 def add_common_args(parser) -> None:
     """Add the arguments every runner tool accepts."""
     parser.add_argument(
@@ -73,16 +92,24 @@ def set_local_rank(local_rank: int) -> None:
 def report_user_errors(prog: str) -> Iterator[None]:
     """Turn mistakes in the user's input into a one-line message and exit status 2.
 
-    Covers medvlp's own :class:`UserError`, the registry's "is not in the ... registry"
-    ``KeyError`` raised when a config names an unknown ``type``, and the ``TypeError`` of
-    a constructor given a config key it does not take. Anything else keeps its
-    traceback: it is a bug to report, not a typo to fix. Set ``MEDVLP_DEBUG=1`` to see the
-    traceback of user errors too.
+    Covers medvlp's own :class:`UserError`, the ``ValueError``s raised by medvlp's argument
+    checks (a ratio out of range, an unknown loss weight), the registry's "is not in the
+    ... registry" ``KeyError`` raised when a config names an unknown ``type``, and the
+    ``TypeError`` of a constructor given a config key it does not take. A
+    :class:`TrainingError` (training stopped, e.g. at a non-finite loss) is one line too,
+    with exit status 1. Anything else keeps its traceback: it is a bug to report, not a
+    typo to fix. Set ``MEDVLP_DEBUG=1`` to see the traceback of these errors too.
     """
     try:
         yield
     except UserError as e:
         _exit_with(prog, str(e), e)
+    except TrainingError as e:
+        _exit_with(prog, str(e), e, status=1)
+    except ValueError as e:
+        if raised_by_medvlp(e):
+            _exit_with(prog, str(e), e)
+        raise
     except KeyError as e:
         message = e.args[0] if e.args else ''
         if isinstance(message, str) and 'registry' in message and 'is not in' in message:
@@ -100,8 +127,9 @@ def report_user_errors(prog: str) -> Iterator[None]:
         raise
 
 
-def _exit_with(prog: str, message: str, exc: BaseException) -> None:
+def _exit_with(prog: str, message: str, exc: BaseException, status: int = 2) -> None:
     if os.environ.get('MEDVLP_DEBUG'):
         raise exc
+    message = ' '.join(str(message).split())  # one line, whatever the message holds
     print(f'{prog}: error: {message}', file=sys.stderr)
-    sys.exit(2)
+    sys.exit(status)

@@ -27,7 +27,15 @@ def round_half_up(value: float) -> int:
     return int(math.floor(value + 0.5 + 1e-9))
 
 
-def _check_ratio(name: str, value: float) -> None:
+def _check_ratio(name: str, value: float, open_interval: bool = False) -> None:
+    """Reject a ratio outside ``[0, 1]`` (``(0, 1)`` with ``open_interval``).
+
+    A rule that masks nothing leaves the reconstruction loss an empty mean (NaN from the
+    first step); one that masks everything leaves the encoder no visible token.
+    """
+    if open_interval and not 0. < value < 1.:
+        raise ValueError(f'{name} must be in (0, 1) (strictly: 0 masks nothing and 1 masks '
+                         f'every patch), got {value}')
     if not 0. <= value <= 1.:
         raise ValueError(f'{name} must be in [0, 1], got {value}')
 
@@ -138,6 +146,10 @@ class MedianSplitMaskRule(BaseMaskRule):
         super().__init__()
         _check_ratio('high_ratio', high_ratio)
         _check_ratio('low_ratio', low_ratio)
+        if high_ratio == low_ratio and high_ratio in (0., 1.):
+            raise ValueError(f'high_ratio={high_ratio} and low_ratio={low_ratio} mask '
+                             f'{"no" if high_ratio == 0 else "every"} patch; at least one '
+                             'of them must be strictly between 0 and 1')
         self.high_ratio = high_ratio
         self.low_ratio = low_ratio
 
@@ -182,12 +194,13 @@ class RatioMaskRule(BaseMaskRule):
     per-sample ranking given by :meth:`mask_from_noise`.
 
     Args:
-        mask_ratio (float): Fraction of the patches to mask. Defaults to 0.5.
+        mask_ratio (float): Fraction of the patches to mask, in ``(0, 1)``.
+            Defaults to 0.5.
     """
 
     def __init__(self, mask_ratio: float = 0.5) -> None:
         super().__init__()
-        _check_ratio('mask_ratio', mask_ratio)
+        _check_ratio('mask_ratio', mask_ratio, open_interval=True)
         self.mask_ratio = mask_ratio
 
     def num_masked(self, num_patches: int) -> int:
