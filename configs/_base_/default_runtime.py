@@ -25,8 +25,10 @@ default_hooks = dict(
 env_cfg = dict(
     cudnn_benchmark=False,
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    # tools/train.py switches to gloo when the machine has no CUDA.
-    dist_cfg=dict(backend='nccl'),
+    # tools/train.py switches to gloo when the machine has no CUDA. A collective that waits
+    # longer than `timeout` seconds for another process (a stopped or frozen rank) fails
+    # the run instead of hanging it (torch's default: 30 minutes).
+    dist_cfg=dict(backend='nccl', timeout=600),
 )
 
 vis_backends = [dict(type='LocalVisBackend')]
