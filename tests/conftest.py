@@ -74,3 +74,34 @@ def mimic_layout(shared_data, tmp_path_factory):
     """A MIMIC-CXR-JPG + reports folder built from real data (see tests/mimic_layout.py)."""
     from mimic_layout import build_mimic_layout
     return build_mimic_layout(tmp_path_factory.mktemp('mimic_layout'), shared_data)
+
+
+#: The demo pre-training configs whose checkpoints downstream tests start from.
+DEMO_PRETRAIN_CONFIGS = {
+    'medim': 'configs/medim/medim_vit-tiny-p16_1xb16-30e_demo.py',
+    'mrm': 'configs/mrm/mrm_vit-tiny-p16_1xb16-30e_demo.py',
+    'joimternet': 'configs/joimternet/joimternet_vit-tiny-p16_1xb16-30e_demo.py',
+}
+
+#: The image encoder those checkpoints hold under ``backbone.`` (mmpretrain ViT keys).
+DEMO_BACKBONE_ARCH = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=192)
+DEMO_IMG_SIZE = 96
+
+
+@pytest.fixture(scope='session')
+def demo_pretrain_checkpoints(run_tool, tmp_path_factory):
+    """Real pre-training checkpoints: one epoch of each demo config through tools/train.py.
+
+    Returns a dict ``{'medim' | 'mrm' | 'joimternet': Path}``; the image encoder of each is
+    a ViT with :data:`DEMO_BACKBONE_ARCH` at :data:`DEMO_IMG_SIZE` px under ``backbone.``.
+    """
+    root = tmp_path_factory.mktemp('demo_pretrain')
+    found = {}
+    for name, config in DEMO_PRETRAIN_CONFIGS.items():
+        work = root / name
+        run_tool('train.py', config, '--work-dir', work, '--no-validate', '--cfg-options',
+                 'train_cfg.max_epochs=1', 'default_hooks.checkpoint.interval=1',
+                 'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False')
+        found[name] = work / 'epoch_1.pth'
+        assert found[name].is_file(), f'{config} wrote no epoch_1.pth in {work}'
+    return found

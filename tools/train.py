@@ -8,6 +8,7 @@ from mmengine.runner import Runner
 from medvlp.utils import (UserError, add_common_args, apply_runner_args, check_checkpoint,
                           load_config, register_all_modules, report_user_errors,
                           set_local_rank, setup_cpu_distributed)
+from medvlp.utils.checkpoint import find_intact_checkpoint
 
 
 def parse_args(argv=None):
@@ -63,8 +64,11 @@ def merge_args(cfg, args):
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':
+        # the newest checkpoint of the work dir that loads intact (a truncated or modified
+        # latest one is skipped with a warning); None lets mmengine start from scratch
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = find_intact_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) \
+            else None
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = check_checkpoint(args.resume, '--resume')

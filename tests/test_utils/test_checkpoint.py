@@ -115,3 +115,82 @@ def test_pretrained_init_cfg_loads_with_prefix(tmp_path):
     dst.init_weights()
     for key, value in src.state_dict().items():
         assert torch.equal(dst.state_dict()[key], value), key
+
+
+# --------------------------------------------------------------------------------------
+# integrity: empty, truncated, modified, non-checkpoint and non-finite files
+# --------------------------------------------------------------------------------------
+def _weights_checkpoint(path, size=4096):
+    torch.manual_seed(0)
+    torch.save(dict(state_dict=collections.OrderedDict(w=torch.randn(size), b=torch.ones(3)),
+                    meta=dict(epoch=1)), path)
+    return path
+
+
+def test_empty_file_names_the_file(tmp_path):
+    path = tmp_path / 'empty.pth'
+    path.write_bytes(b'')
+    with pytest.raises(ckpt_mod.CorruptCheckpointError, match='empty.pth.*empty file'):
+        load_checkpoint_file(str(path))
+
+
+def test_truncated_file_is_corrupt_not_eoferror(tmp_path):
+    path = _weights_checkpoint(tmp_path / 'ckpt.pth')
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+    with pytest.raises(ckpt_mod.CorruptCheckpointError, match='ckpt.pth.*truncated'):
+        load_checkpoint_file(str(path))
+
+
+def test_non_checkpoint_file_gets_no_advice_to_disable_safety(tmp_path):
+    path = tmp_path / 'notes.pth'
+    path.write_text('these are not weights\n' * 20)
+    with pytest.raises(ckpt_mod.CorruptCheckpointError) as info:
+        load_checkpoint_file(str(path))
+    assert 'notes.pth' in str(info.value)
+    assert 'MEDVLP_TRUST_CHECKPOINTS' not in str(info.value)
+
+
+def test_sidecar_digest_catches_a_block_overwritten_mid_file(tmp_path):
+    path = _weights_checkpoint(tmp_path / 'epoch_1.pth', size=1 << 16)
+    digest = ckpt_mod.write_checkpoint_digest(str(path))
+    assert (tmp_path / 'epoch_1.pth.sha256').read_text().split() == [digest, 'epoch_1.pth']
+    assert ckpt_mod.verify_checkpoint_digest(str(path)) is True
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 4096] = bytes(4096)
+    path.write_bytes(bytes(data))
+    with pytest.raises(ckpt_mod.CorruptCheckpointError, match='checksum file'):
+        load_checkpoint_file(str(path))
+    # a user-facing error: tools turn it into one line
+    assert issubclass(ckpt_mod.CorruptCheckpointError, ckpt_mod.UserError)
+
+
+def test_non_finite_weights_are_refused_or_warned(tmp_path, monkeypatch):
+    path = tmp_path / 'nan.pth'
+    torch.save(dict(state_dict=dict(w=torch.tensor([1.0, float('nan'), float('inf')]),
+                                    ok=torch.ones(2), steps=torch.tensor([3]))), path)
+    with pytest.raises(ckpt_mod.CorruptCheckpointError, match='1 tensors with NaN/inf \\(w\\)'):
+        load_checkpoint_file(str(path))
+    assert ckpt_mod.nonfinite_tensors(torch.load(path)) == {'w': 2}
+    monkeypatch.setenv('MEDVLP_CHECKPOINT_NONFINITE', 'warn')
+    assert load_checkpoint_file(str(path))['state_dict']['ok'].sum() == 2
+    assert load_checkpoint_file(str(path), nonfinite='ignore')['state_dict']['w'][0] == 1
+    monkeypatch.setenv('MEDVLP_CHECKPOINT_NONFINITE', 'sometimes')
+    with pytest.raises(ckpt_mod.UserError, match='MEDVLP_CHECKPOINT_NONFINITE'):
+        load_checkpoint_file(str(path))
+
+
+def test_find_intact_checkpoint_skips_a_truncated_latest(tmp_path):
+    import os
+    import time
+    first = _weights_checkpoint(tmp_path / 'epoch_1.pth')
+    time.sleep(0.01)
+    latest = _weights_checkpoint(tmp_path / 'epoch_2.pth')
+    ckpt_mod.write_checkpoint_digest(str(first))
+    (tmp_path / 'last_checkpoint').write_text(str(latest))
+    assert ckpt_mod.find_intact_checkpoint(str(tmp_path)) == str(latest)
+    latest.write_bytes(latest.read_bytes()[:100])
+    assert ckpt_mod.find_intact_checkpoint(str(tmp_path)) == str(first)
+    os.remove(first)
+    assert ckpt_mod.find_intact_checkpoint(str(tmp_path)) is None
