@@ -1,4 +1,5 @@
 # Copyright (c) medvlp contributors. All rights reserved.
+from .classification import *  # noqa: F401,F403
 from .annotation_io import dump_annotation_file, read_annotation_file
 from .image_report import ImageReportDataset
 from .mimic_cxr import CHEXPERT_CLASSES, MIMICCXRDataset
