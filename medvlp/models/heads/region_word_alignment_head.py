@@ -9,6 +9,7 @@ from mmengine.model import BaseModule
 
 from medvlp.registry import MODELS
 from ..losses import bidirectional_cross_entropy
+from ..utils import gather_batches, world_size
 
 
 @dataclass
@@ -42,6 +43,15 @@ class RegionWordAlignmentHead(BaseModule):
       cross-entropy matching in both directions (the diagonal holds the matches), and the
       unscaled scores feed a bidirectional ranking (triplet) loss with in-batch negatives.
 
+    In distributed runs the negatives come from every process (``cross_process_negatives``,
+    the default): each process gathers the global features, regions, words and word masks
+    of all processes (with their gradients) and scores its own images and reports against
+    all ``N * B`` candidates, so N processes with batches of B optimise the same objective
+    as one process with a batch of ``N * B`` (the mean of the processes' losses equals that
+    process's loss, and DDP's averaged gradient equals its gradient). Each process logs its
+    own share. ``cross_process_negatives=False`` keeps the negatives of each process's own
+    batch (``B`` candidates), which is cheaper and a different objective.
+
     Padding and special tokens never take part: masked words get no attention row, no
     score, and do not enter the aggregation; regions are whatever the image neck returns
     (patch tokens without the class token, or CNN feature-map cells).
@@ -55,6 +65,8 @@ class RegionWordAlignmentHead(BaseModule):
         loss_weights (dict): Weights of ``global_ce``, ``local_ce``, ``global_triplet`` and
             ``local_triplet``; a weight of 0 skips that term. Defaults to JoImTeRNet's
             1 x cross-entropy + 2 x triplet.
+        cross_process_negatives (bool): Gather the candidates of every process in
+            distributed runs. Defaults to True.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
@@ -67,8 +79,10 @@ class RegionWordAlignmentHead(BaseModule):
                  triplet_loss: dict = dict(
                      type='BidirectionalRankingLoss', margin=0.2, negative='hardest'),
                  loss_weights: Optional[Dict[str, float]] = None,
+                 cross_process_negatives: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.cross_process_negatives = cross_process_negatives
         self.gamma1 = gamma1
         self.gamma2 = gamma2
         self.gamma3 = gamma3
@@ -163,11 +177,46 @@ class RegionWordAlignmentHead(BaseModule):
             dict: ``loss_global_ce``, ``loss_local_ce``, ``loss_global_triplet`` and
             ``loss_local_triplet`` for every term with a non-zero weight.
         """
-        scores = self(img_global, regions, txt_global, words, word_mask)
+        word_mask = word_mask.bool()
+        if self.cross_process_negatives and world_size() > 1:
+            scores = self._cross_process_scores(img_global, regions, txt_global, words,
+                                                word_mask)
+        else:
+            square = self(img_global, regions, txt_global, words, word_mask)
+            scores = dict(global_scores=(square.global_scores, None),
+                          local_scores=(square.local_scores, None), targets=None)
+        targets = scores['targets']
+
+        def ce(name):
+            i2t, t2i = scores[name]
+            return bidirectional_cross_entropy(self.gamma3 * i2t,
+                                               None if t2i is None else self.gamma3 * t2i,
+                                               targets)
+
         terms = dict(
-            global_ce=lambda: bidirectional_cross_entropy(self.gamma3 * scores.global_scores),
-            local_ce=lambda: bidirectional_cross_entropy(self.gamma3 * scores.local_scores),
-            global_triplet=lambda: self.triplet_loss(scores.global_scores),
-            local_triplet=lambda: self.triplet_loss(scores.local_scores))
+            global_ce=lambda: ce('global_scores'),
+            local_ce=lambda: ce('local_scores'),
+            global_triplet=lambda: self.triplet_loss(*scores['global_scores'], targets),
+            local_triplet=lambda: self.triplet_loss(*scores['local_scores'], targets))
         return {f'loss_{name}': self.loss_weights[name] * compute()
                 for name, compute in terms.items() if self.loss_weights[name]}
+
+    def _cross_process_scores(self, img_global, regions, txt_global, words,
+                              word_mask) -> dict:
+        """Scores of this process's images and reports (rows) against every process's
+        (columns): ``{name: (image rows, text rows)}`` and the ``targets`` columns."""
+        (all_img, all_regions, all_txt, all_words, all_mask), offset = gather_batches(
+            img_global, regions, txt_global, words, word_mask)
+        if all_regions.size(1) != regions.size(1):
+            raise ValueError('cross-process negatives need the same number of regions on '
+                             f'every process, got {regions.size(1)} here and up to '
+                             f'{all_regions.size(1)} elsewhere')
+        # this process's words padded like the gathered ones (zeros, masked out)
+        own = slice(offset, offset + img_global.size(0))
+        img_n, txt_n = F.normalize(img_global, dim=-1), F.normalize(txt_global, dim=-1)
+        return dict(
+            global_scores=(img_n @ F.normalize(all_txt, dim=-1).t(),
+                           txt_n @ F.normalize(all_img, dim=-1).t()),
+            local_scores=(self.local_scores(regions, all_words, all_mask),
+                          self.local_scores(all_regions, all_words[own], all_mask[own]).t()),
+            targets=torch.arange(own.start, own.stop, device=img_global.device))

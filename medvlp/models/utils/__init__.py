@@ -1,7 +1,8 @@
 # Copyright (c) medvlp contributors. All rights reserved.
+from .gather import gather_batches, world_size
 from .token_masking import corrupt_tokens, select_masked_tokens
 from .visible_encoding import encode_visible_patches, mask_to_ids_restore
 
 __all__ = [
-    'corrupt_tokens', 'select_masked_tokens', 'encode_visible_patches', 'mask_to_ids_restore'
+    'gather_batches', 'world_size', 'corrupt_tokens', 'select_masked_tokens', 'encode_visible_patches', 'mask_to_ids_restore'
 ]
