@@ -4,9 +4,12 @@ from .annotation_io import dump_annotation_file, read_annotation_file
 from .image_report import ImageReportDataset
 from .mimic_cxr import CHEXPERT_CLASSES, MIMICCXRDataset
 from .openi import OPENI_CLASSES, OpenIDataset
+from .segmentation import (ImageMaskFolderDataset, LoadSegAnnotations, LungMaskDataset,
+                           SIIMPneumothoraxDataset)
 from .transforms import *  # noqa: F401,F403
 
 __all__ = [
     'ImageReportDataset', 'MIMICCXRDataset', 'OpenIDataset', 'read_annotation_file',
-    'dump_annotation_file', 'CHEXPERT_CLASSES', 'OPENI_CLASSES'
+    'dump_annotation_file', 'CHEXPERT_CLASSES', 'OPENI_CLASSES',
+    'SIIMPneumothoraxDataset', 'LungMaskDataset', 'ImageMaskFolderDataset', 'LoadSegAnnotations'
 ]

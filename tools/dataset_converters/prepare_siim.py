@@ -25,7 +25,6 @@ Example::
         data/siim/dicom-images-train data/siim/train-rle.csv data/siim_png --size 512
 """
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -40,16 +39,11 @@ sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 from medvlp.datasets.segmentation_rle import (EMPTY_RLE, RLEError,  # noqa: E402
                                               decode_image_rles, read_siim_rle_csv)
+from medvlp.datasets.segmentation import unit_hash  # noqa: E402
 
 SPLITS = ('train', 'val', 'test')
 #: Palette of the mask PNGs: index 0 black (background), 1 white (pneumothorax).
 MASK_PALETTE = [0, 0, 0, 255, 255, 255]
-
-
-def unit_hash(text: str, seed: int, salt: str) -> float:
-    """A deterministic number in [0, 1) for ``text`` (stable across Python runs)."""
-    digest = hashlib.sha1(f'{seed}:{salt}:{text}'.encode()).hexdigest()
-    return int(digest[:15], 16) / 16**15
 
 
 def assign_split(image_id: str, val_ratio: float, test_ratio: float, seed: int) -> str:
