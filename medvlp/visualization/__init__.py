@@ -1,8 +1,9 @@
 # Copyright (c) medvlp contributors. All rights reserved.
-from .inference import (build_model_and_test_set, load_for_visualisation,
-                        sample_attention)
+from .figures import (choose_words, draw_report_masks, draw_word_attention, mask_generators,
+                      report_masks)
 from .overlay import overlay_heatmap, patch_map_to_image
 
 __all__ = [
-    'build_model_and_test_set', 'load_for_visualisation', 'sample_attention', 'overlay_heatmap', 'patch_map_to_image'
+    'overlay_heatmap', 'patch_map_to_image', 'choose_words', 'draw_word_attention',
+    'draw_report_masks', 'mask_generators', 'report_masks'
 ]

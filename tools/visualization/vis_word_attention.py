@@ -13,15 +13,12 @@ attention.
 import argparse
 import os
 import os.path as osp
-import textwrap
 
-import numpy as np
-import torch
 from mmengine.config import DictAction
 
+from medvlp.apis import load_for_visualisation, sample_attention
 from medvlp.utils import report_user_errors
-from medvlp.visualization import (load_for_visualisation, overlay_heatmap, patch_map_to_image,
-                                  sample_attention)
+from medvlp.visualization import draw_word_attention
 
 
 def parse_args(argv=None):
@@ -38,45 +35,11 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def choose_words(record: dict, attention: torch.Tensor, wanted, max_words: int) -> list:
-    """Indices of the words to draw (see the module docstring for the order)."""
-    words = record['words']
-    usable = [i for i in range(min(len(words), attention.size(0)))
-              if attention[i].sum() > 0 and any(c.isalnum() for c in words[i])]
-    if wanted:
-        wanted = {w.lower() for w in wanted}
-        chosen = [i for i in usable if words[i].lower() in wanted]
-    else:
-        chosen = [i for m in record.get('mesh', []) for i in range(m['start_word'],
-                                                                     m['end_word'])
-                  if i in usable]
-    if not chosen:  # the most focused attention: highest peak
-        chosen = sorted(usable, key=lambda i: -float(attention[i].max()))
-    seen, out = set(), []
-    for i in chosen:
-        if i not in seen:
-            seen.add(i)
-            out.append(i)
-    return out[:max_words]
-
-
-def draw(image: np.ndarray, panels: list, title: str, path: str) -> None:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 1 + len(panels), figsize=(3 * (1 + len(panels)), 3.4))
-    axes = np.atleast_1d(axes)
-    axes[0].imshow(image, cmap='gray')
-    axes[0].set_title('X-ray', fontsize=9)
-    for ax, (word, overlay) in zip(axes[1:], panels):
-        ax.imshow(overlay)
-        ax.set_title(f'"{word}"', fontsize=9)
-    for ax in axes:
-        ax.axis('off')
-    fig.suptitle(textwrap.fill(title, 40 * (1 + len(panels))), fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+def draw_sample(model, dataset, index: int, args) -> str:
+    sample = sample_attention(model, dataset, index)
+    name = osp.splitext(osp.basename(sample['record']['img_path']))[0]
+    path = osp.join(args.out_dir, f'{index:04d}_{name}_attention.png')
+    return draw_word_attention(sample, path, args.words, args.max_words)
 
 
 def main(argv=None):
@@ -87,19 +50,6 @@ def main(argv=None):
         os.makedirs(args.out_dir, exist_ok=True)
         for index in args.indices:
             print(f'vis_word_attention.py: wrote {draw_sample(model, dataset, index, args)}')
-
-
-def draw_sample(model, dataset, index: int, args) -> str:
-    out = sample_attention(model, dataset, index)
-    record, image, attention = out['record'], out['image'], out['attention']
-    panels = []
-    for w in choose_words(record, attention, args.words, args.max_words):
-        heat = patch_map_to_image(attention[w], out['grid'], image.shape)
-        panels.append((record['words'][w], overlay_heatmap(image, heat)))
-    name = osp.splitext(osp.basename(record['img_path']))[0]
-    path = osp.join(args.out_dir, f'{index:04d}_{name}_attention.png')
-    draw(image, panels, record.get('report', '')[:240], path)
-    return path
 
 
 if __name__ == '__main__':
