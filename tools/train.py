@@ -9,6 +9,7 @@ from medvlp.utils import (UserError, add_common_args, apply_runner_args, check_c
                           load_config, register_all_modules, report_user_errors,
                           set_local_rank, setup_cpu_distributed)
 from medvlp.utils.checkpoint import find_intact_checkpoint
+from medvlp.utils.config_checks import check_config, check_train_batches
 
 
 def parse_args(argv=None):
@@ -97,9 +98,11 @@ def main(argv=None):
         register_all_modules(init_default_scope=False)
         cfg = load_config(args.config, args.cfg_options)
         cfg = merge_args(cfg, args)
+        check_config(cfg)
         setup_cpu_distributed(cfg, args.launcher)
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
             _build_custom_runner(cfg)
+        check_train_batches(runner)
         runner.train()
     print(f'train.py: finished; checkpoints and logs in {osp.abspath(cfg.work_dir)}')
 

@@ -31,3 +31,20 @@ def test_mask_ratio_that_masks_nothing_is_refused_before_training(tmp_path, run_
                     'model.kwm_generator.mask_rule.high_ratio=0.0',
                     'model.kwm_generator.mask_rule.low_ratio=0.0', *FAST, check=False)
     assert 'high_ratio=0.0 and low_ratio=0.0 mask no patch' in _one_line_error(proc)
+
+
+def test_batch_larger_than_the_dataset_with_drop_last_is_named(tmp_path, run_tool):
+    proc = run_tool('train.py', MEDIM, '--work-dir', tmp_path, '--cfg-options',
+                    'train_dataloader.batch_size=128', 'train_dataloader.drop_last=True',
+                    *FAST, check=False)
+    error = _one_line_error(proc)
+    assert 'train_dataloader.batch_size=128 exceeds the 100 training samples' in error
+
+
+def test_medvlp_value_errors_show_their_traceback_with_medvlp_debug(tmp_path, run_tool):
+    # without MEDVLP_DEBUG such errors are one line (see the mask-ratio test above)
+    debug = run_tool('train.py', MEDIM, '--work-dir', tmp_path, '--cfg-options',
+                     'model.loss_weights.kmw=1.0', *FAST, env={'MEDVLP_DEBUG': '1'},
+                     check=False)
+    assert debug.returncode != 0 and 'Traceback' in debug.stderr
+    assert "ValueError: unknown loss_weights keys ['kmw']" in debug.stderr

@@ -1,0 +1,50 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""Config mistakes that used to fail after an epoch or deep in a library are named up front."""
+import pytest
+from mmengine.config import Config
+
+from medvlp.utils import UserError
+from medvlp.utils.config_checks import check_config
+
+MEDIM = 'configs/medim/medim_vit-tiny-p16_1xb16-30e_demo.py'
+
+
+def _cfg(**options):
+    cfg = Config.fromfile(MEDIM)
+    cfg.merge_from_dict(options)
+    return cfg
+
+
+def test_shipped_demo_config_passes():
+    check_config(_cfg())
+
+
+@pytest.mark.parametrize('options, message', [
+    ({'default_hooks.checkpoint.max_keep_ckpt': 3},
+     'default_hooks.checkpoint: CheckpointHook takes no argument "max_keep_ckpt" '
+     '(did you mean "max_keep_ckpts"?)'),
+    ({'default_hooks.non_finite.max_skip': 3},
+     'default_hooks.non_finite: NonFiniteLossHook takes no argument "max_skip"'),
+    ({'train_dataloader.dataset.pipeline.2.max_length': 200},
+     'train_dataloader.dataset.pipeline: TokenizeReport max_length=200 exceeds the text '
+     "encoder's 128 position embeddings (model.text_encoder.max_position_embeddings)"),
+    ({'model.backbone.img_size': 100},
+     'model.backbone.img_size=100 is not a multiple of model.backbone.patch_size=16'),
+    ({'train_dataloader.dataset.pipeline.1.scale': 100},
+     'train_dataloader.dataset.pipeline: RandomResizedCrop scale=100 is not a multiple of '
+     'model.backbone.patch_size=16'),
+])
+def test_mistakes_are_one_line_errors_naming_the_setting(options, message):
+    cfg = _cfg()
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    assert pipeline[2]['type'] == 'TokenizeReport'
+    assert pipeline[1]['type'].endswith('RandomResizedCrop')
+    for key, value in options.items():
+        if '.pipeline.' in key:
+            index, arg = key.split('.pipeline.')[1].split('.')
+            pipeline[int(index)][arg] = value
+        else:
+            cfg.merge_from_dict({key: value})
+    with pytest.raises(UserError) as info:
+        check_config(cfg)
+    assert message in str(info.value) and '\n' not in str(info.value)
