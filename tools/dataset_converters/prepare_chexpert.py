@@ -99,8 +99,16 @@ def convert(args) -> ConversionReport:
         if args.frontal_only else None
     report = ConversionReport(classes)
     if args.sample is not None:
-        samples = [(p, PATIENT.search(p).group(1) if PATIENT.search(p) else p, lab)
-                   for p, lab in labels.items()]
+        samples = []
+        for path, lab in labels.items():
+            reason = lateral(path) if lateral else None
+            if reason is None and exists is not None and not exists(path):
+                reason = 'image file missing'
+            if reason:
+                report.skip('input', reason)
+                continue
+            patient = PATIENT.search(path)
+            samples.append((path, patient.group(1) if patient else path, lab))
         sample_splits(report, samples, args.sample, args.val_ratio, args.test_ratio)
         return report
     if classes != list(CHEXPERT_COMPETITION_CLASSES):

@@ -48,11 +48,11 @@ def convert(args) -> ConversionReport:
         labels[image] = nih_labels(row['Finding Labels'], f'{args.table}, line {lineno}: ')
         patients[image] = row.get('Patient ID') or image.split('_')[0]
     report = ConversionReport(NIH_CLASSES)
+    exists = image_checker(args.images)
     if args.sample is not None:
         samples = [(image, patients[image], lab) for image, lab in labels.items()]
-        sample_splits(report, samples, args.sample, args.val_ratio, args.test_ratio)
+        sample_splits(report, samples, args.sample, args.val_ratio, args.test_ratio, exists)
         return report
-    exists = image_checker(args.images)
     for split, path in official_lists(args, 'NIH_ChestX-ray').items():
         match_official_list(report, split, path, labels, exists, args.on_disagree)
     return report

@@ -47,11 +47,11 @@ def convert(args) -> ConversionReport:
     labels = {f'{IMAGE_FOLDER}/{pid}.dcm': np.array([t], dtype=np.uint8)
               for pid, t in targets.items()}
     report = ConversionReport(RSNA_CLASSES)
+    exists = image_checker(args.images)
     if args.sample is not None:
         samples = [(image, image, lab) for image, lab in labels.items()]
-        sample_splits(report, samples, args.sample, args.val_ratio, args.test_ratio)
+        sample_splits(report, samples, args.sample, args.val_ratio, args.test_ratio, exists)
         return report
-    exists = image_checker(args.images)
     for split, path in official_lists(args, 'RSNA_Pneumonia').items():
         if split == 'test':
             # MRM tests on stage_2_test_images, whose labels are not in the training table

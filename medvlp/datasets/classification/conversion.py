@@ -47,7 +47,10 @@ class ConversionReport:
         self.skipped.setdefault(split, Counter())
 
     def skip(self, split: str, reason: str, count: int = 1) -> None:
-        self.splits.setdefault(split, [])
+        """Count ``count`` images left out of ``split`` (``split='input'``: left out before
+        the splits are drawn)."""
+        if split != 'input':
+            self.splits.setdefault(split, [])
         self.skipped.setdefault(split, Counter())[reason] += count
 
     def counts(self, split: str) -> Dict[str, int]:
@@ -162,9 +165,16 @@ def sample_splits(report: ConversionReport,
                   samples: Sequence[Tuple[str, str, np.ndarray]],
                   seed: int,
                   val_ratio: float,
-                  test_ratio: float) -> None:
+                  test_ratio: float,
+                  image_exists: Optional[Callable[[str], bool]] = None) -> None:
     """Fill ``report`` with a seeded patient-disjoint stratified split of ``samples``
-    (``(image, patient, labels)``) at 1/10/100% of the training labels."""
+    (``(image, patient, labels)``) at 1/10/100% of the training labels; samples whose
+    image is missing are skipped first (and counted)."""
+    if image_exists is not None:
+        present = [s for s in samples if image_exists(s[0])]
+        if len(present) < len(samples):
+            report.skip('input', 'image file missing', len(samples) - len(present))
+        samples = present
     labels = {image: lab for image, _, lab in samples}
     split = patient_disjoint_split(samples, val_ratio=val_ratio, test_ratio=test_ratio,
                                    seed=seed)
