@@ -50,6 +50,8 @@ class BertTextEncoder(BaseModule):
         max_words (int): Word slots of the pooled output. Defaults to 128.
         pretrained (str, optional): Local folder of a pretrained BERT. Defaults to None.
         dropout (float): Hidden and attention dropout. Defaults to 0.1.
+        attn_implementation (str): HF attention kernel, ``'sdpa'`` (torch's fused
+            ``scaled_dot_product_attention``, default) or ``'eager'``.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
@@ -64,6 +66,7 @@ class BertTextEncoder(BaseModule):
                  max_words: int = 128,
                  pretrained: Optional[str] = None,
                  dropout: float = 0.1,
+                 attn_implementation: str = 'sdpa',
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         from transformers import BertConfig, BertModel
@@ -73,7 +76,8 @@ class BertTextEncoder(BaseModule):
                     f'pretrained text encoder folder "{pretrained}" has no config.json; '
                     'medvlp loads BERT weights only from local folders, never a hub')
             self.bert = BertModel.from_pretrained(
-                pretrained, local_files_only=True, add_pooling_layer=False)
+                pretrained, local_files_only=True, add_pooling_layer=False,
+                attn_implementation=attn_implementation)
         else:
             config = BertConfig(
                 vocab_size=vocab_size,
@@ -84,7 +88,8 @@ class BertTextEncoder(BaseModule):
                 max_position_embeddings=max_position_embeddings,
                 pad_token_id=pad_token_id,
                 hidden_dropout_prob=dropout,
-                attention_probs_dropout_prob=dropout)
+                attention_probs_dropout_prob=dropout,
+                attn_implementation=attn_implementation)
             self.bert = BertModel(config, add_pooling_layer=False)
         self.max_words = max_words
 
@@ -115,8 +120,7 @@ class BertTextEncoder(BaseModule):
             ``word_mask`` ``[B, W]``.
         """
         if extra_embeds is None:
-            token_feats = self.bert(
-                input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            token_feats = self._bert(input_ids, attention_mask)
         else:
             token_feats = self._forward_with_extra_embeds(input_ids, attention_mask,
                                                           extra_embeds)
@@ -145,7 +149,19 @@ class BertTextEncoder(BaseModule):
 
         handle = self.bert.embeddings.register_forward_hook(add_extra)
         try:
-            return self.bert(
-                input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            return self._bert(input_ids, attention_mask)
         finally:
             handle.remove()
+
+    def _bert(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """``last_hidden_state`` of BERT, without a host sync on the padding mask.
+
+        Given a ``[B, T]`` mask, HF's SDPA path asks the GPU whether every token is real
+        (``torch.all(mask == 1)``) to drop the mask, which blocks the host once per call. A
+        ``[B, T, T]`` mask (every query sees the same keys) takes the path that only
+        reshapes it, with the same result.
+        """
+        if attention_mask.dim() == 2:
+            seq_len = attention_mask.size(1)
+            attention_mask = attention_mask[:, None, :].expand(-1, seq_len, -1)
+        return self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state

@@ -27,7 +27,9 @@ def select_masked_tokens(word_ids: torch.Tensor,
         raise ValueError(f'mask_prob must be in (0, 1), got {mask_prob}')
     valid = word_ids >= 0
     if whole_word:
-        num_words = int(word_ids.max().item()) + 1 if valid.any() else 1
+        # word indices are < T (every word has a token), so T word slots always suffice;
+        # a static size keeps the GPU queue free of a host sync on word_ids.max()
+        num_words = max(word_ids.size(1), 1)
         noise = torch.rand(word_ids.size(0), num_words, device=word_ids.device,
                            generator=generator)
         chosen = noise < mask_prob                                # [B, num_words]
