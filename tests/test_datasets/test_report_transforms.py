@@ -14,7 +14,7 @@ from medvlp.datasets.transforms import (PackImageReportInputs, TokenizeReport,
 from medvlp.registry import TRANSFORMS
 
 TEXT_KEYS = ('input_ids', 'attention_mask', 'word_ids', 'keyword_mask', 'sentence_ids')
-WORD_KEYS = ('word_keyword', 'word_sentence_ids')
+WORD_KEYS = ('word_keyword', 'word_sentence_ids', 'word_negated', 'word_uncertain')
 
 
 def record_from_text(text_module, text):

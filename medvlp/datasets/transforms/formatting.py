@@ -11,7 +11,8 @@ from medvlp.registry import TRANSFORMS
 
 #: Fixed-length text arrays written by ``TokenizeReport`` (tokens first, then words).
 DEFAULT_TEXT_KEYS = ('input_ids', 'attention_mask', 'word_ids', 'keyword_mask',
-                     'sentence_ids', 'word_keyword', 'word_sentence_ids')
+                     'sentence_ids', 'word_keyword', 'word_sentence_ids', 'word_negated',
+                     'word_uncertain')
 
 #: Meta information kept for logging and visualisation (not stacked, not on the device).
 DEFAULT_META_KEYS = ('sample_idx', 'img_path', 'subject_id', 'study_id', 'dicom_id', 'split',

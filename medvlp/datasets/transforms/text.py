@@ -1,6 +1,7 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """Turning a record's cached report words into fixed-length token and word arrays."""
-from typing import List, Optional, Sequence
+import re
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -12,7 +13,11 @@ from medvlp.registry import TRANSFORMS
 REQUIRED_TEXT_FIELDS = ('words', 'sentence_ids')
 
 
-def keyword_flags(num_words: int, mesh: Sequence[dict], use_negated: bool = True) -> np.ndarray:
+_WORD_CHAR = re.compile(r'\w')
+
+
+def keyword_flags(num_words: int, mesh: Sequence[dict], use_negated: bool = True,
+                  use_uncertain: bool = True, field: Optional[str] = None) -> np.ndarray:
     """Per-word 0/1 flags marking the words covered by MeSH matches.
 
     Args:
@@ -21,6 +26,11 @@ def keyword_flags(num_words: int, mesh: Sequence[dict], use_negated: bool = True
             ``start_word`` (inclusive) to ``end_word`` (exclusive).
         use_negated (bool): Whether negated matches ("no pneumothorax") count as
             keywords. Defaults to True.
+        use_uncertain (bool): Whether uncertain matches ("possible pneumonia") count as
+            keywords. Defaults to True.
+        field (str, optional): Only flag the matches whose ``field`` (``'negated'`` or
+            ``'uncertain'``) is true, e.g. the per-word negation flags. Defaults to None
+            (every kept match).
 
     Returns:
         np.ndarray: int64 array of shape ``(num_words,)``.
@@ -29,10 +39,38 @@ def keyword_flags(num_words: int, mesh: Sequence[dict], use_negated: bool = True
     for match in mesh:
         if match.get('negated') and not use_negated:
             continue
+        if match.get('uncertain') and not use_uncertain:
+            continue
+        if field is not None and not match.get(field):
+            continue
         start = max(int(match['start_word']), 0)
         end = min(int(match['end_word']), num_words)
         flags[start:end] = 1
     return flags
+
+
+def drop_punctuation(words: Sequence[str], sentence_ids: Sequence[int],
+                     mesh: Sequence[dict]) -> Tuple[List[str], List[int], List[dict]]:
+    """Remove the punctuation tokens (no ``\\w`` character) of a record's words.
+
+    MedIM's official text keeps only ``\\w+`` words. ``sentence_ids`` follow the kept
+    words and the ``mesh`` matches are moved to the new word positions (a match left
+    without a word is dropped).
+
+    Returns:
+        tuple: ``(words, sentence_ids, mesh)`` of the kept words.
+    """
+    keep = np.array([bool(_WORD_CHAR.search(word)) for word in words], dtype=bool)
+    before = np.concatenate([[0], np.cumsum(keep)])  # kept words before each position
+    kept_words = [word for word, k in zip(words, keep) if k]
+    kept_sentences = [int(sid) for sid, k in zip(sentence_ids, keep) if k]
+    moved = []
+    for match in mesh:
+        start = int(before[max(int(match['start_word']), 0)])
+        end = int(before[min(int(match['end_word']), len(words))])
+        if end > start:
+            moved.append(dict(match, start_word=start, end_word=end))
+    return kept_words, kept_sentences, moved
 
 
 def pad_to(values: Sequence[int], length: int, pad_value: int) -> np.ndarray:
@@ -71,6 +109,10 @@ class TokenizeReport(BaseTransform):
       words truncated away by ``max_length``
     - word_sentence_ids ``(W,)``: sentence index of each word, -1 for padding and for
       words truncated away by ``max_length``
+    - word_negated ``(W,)``: 1 for words of negated MeSH matches ("no *effusion*"), else 0
+    - word_uncertain ``(W,)``: 1 for words of uncertain MeSH matches ("possible
+      *pneumonia*"; the record's matches carry ``uncertain`` when the text pipeline's
+      :class:`~medvlp.text.UncertaintyDetector` ran), else 0
 
     Args:
         tokenizer (dict): Config of a tokenizer in medvlp's ``TOKENIZERS`` registry,
@@ -83,13 +125,20 @@ class TokenizeReport(BaseTransform):
             has tokens is ever cut).
         use_negated (bool): Whether negated MeSH matches ("no effusion") are keywords.
             Defaults to True: a negated finding is still what the sentence is about.
+        use_uncertain (bool): Whether uncertain MeSH matches ("may represent
+            pneumonia") are keywords. Defaults to True.
+        drop_punctuation (bool): Remove punctuation tokens (words without a ``\\w``
+            character) before tokenizing, as MedIM's official text does; they then have
+            no token, no word row and no sentence-word count. Defaults to False.
     """
 
     def __init__(self,
                  tokenizer: Optional[dict] = None,
                  max_length: int = 128,
                  max_words: Optional[int] = None,
-                 use_negated: bool = True) -> None:
+                 use_negated: bool = True,
+                 use_uncertain: bool = True,
+                 drop_punctuation: bool = False) -> None:
         if max_length < 2:
             raise ValueError(f'max_length must be at least 2 ([CLS] and [SEP]), '
                              f'got {max_length}')
@@ -99,6 +148,8 @@ class TokenizeReport(BaseTransform):
         self.max_length = max_length
         self.max_words = max_words or max_length
         self.use_negated = use_negated
+        self.use_uncertain = use_uncertain
+        self.drop_punctuation = drop_punctuation
         self._tokenizer = None
 
     @property
@@ -132,13 +183,18 @@ class TokenizeReport(BaseTransform):
         self._check_fields(results)
         words: List[str] = list(results['words'])
         word_sentences = np.asarray(results['sentence_ids'], dtype=np.int64)
+        mesh = results.get('mesh') or []
         if len(word_sentences) != len(words):
             raise ValueError(
                 f'record of {results.get("img_path")} has {len(words)} words but '
                 f'{len(word_sentences)} sentence_ids; the cached text fields are '
                 'inconsistent, regenerate the annotation file')
-        word_keyword = keyword_flags(len(words), results.get('mesh') or [],
-                                     self.use_negated)
+        if self.drop_punctuation:
+            words, kept_sentences, mesh = drop_punctuation(words, word_sentences, mesh)
+            word_sentences = np.asarray(kept_sentences, dtype=np.int64)
+        word_keyword = keyword_flags(len(words), mesh, self.use_negated, self.use_uncertain)
+        word_negated = keyword_flags(len(words), mesh, field='negated')
+        word_uncertain = keyword_flags(len(words), mesh, field='uncertain')
 
         encoded = self.tokenizer.encode_words(words, max_length=self.max_length)
         word_ids = np.asarray(encoded['word_ids'], dtype=np.int64)
@@ -160,13 +216,16 @@ class TokenizeReport(BaseTransform):
         # must not count as keywords or sentence words either.
         kept = np.zeros(len(words), dtype=bool)
         kept[word_ids[is_word]] = True
-        word_keyword = np.where(kept, word_keyword, 0)
         word_sentences = np.where(kept, word_sentences, -1)
-        results['word_keyword'] = pad_to(word_keyword, self.max_words, 0)
+        results['word_keyword'] = pad_to(np.where(kept, word_keyword, 0), self.max_words, 0)
         results['word_sentence_ids'] = pad_to(word_sentences, self.max_words, -1)
+        results['word_negated'] = pad_to(np.where(kept, word_negated, 0), self.max_words, 0)
+        results['word_uncertain'] = pad_to(np.where(kept, word_uncertain, 0), self.max_words,
+                                           0)
         return results
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(tokenizer={self.tokenizer_cfg}, '
                 f'max_length={self.max_length}, max_words={self.max_words}, '
-                f'use_negated={self.use_negated})')
+                f'use_negated={self.use_negated}, use_uncertain={self.use_uncertain}, '
+                f'drop_punctuation={self.drop_punctuation})')

@@ -3,13 +3,17 @@
 from typing import Dict, List, Optional
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from medvlp.datasets.transforms.formatting import stack_data_sample_fields
 from medvlp.registry import MODELS
 from ..utils import encode_visible_patches
 from .joimternet import JoImTeRNet
 
 WORD_FLAGS = ('word_keyword', 'word_sentence_ids')
+#: Per-word flags passed to the mask generators when the pipeline packs them.
+OPTIONAL_WORD_FLAGS = ('word_negated', 'word_uncertain')
 
 
 @MODELS.register_module()
@@ -24,8 +28,9 @@ class MedIM(JoImTeRNet):
 
     Where the mask applies (``mask_on``):
 
-    * ``'features'`` (official): the encoder sees the whole image once; the features of
-      masked patches are replaced by a learnt mask token and a convolutional decoder
+    * ``'features'`` (as the official code): the encoder sees the whole image once; the
+      features of masked patches are replaced (``mask_fill``: a learnt mask token by
+      default, zeros in the official code) and a convolutional decoder
       (``SETRUpDecoder``) restores the full image. Cost: one encoder pass + two light
       decoder passes per step.
     * ``'inputs'`` (MAE-style): the masked patches are removed before the encoder, which
@@ -34,8 +39,15 @@ class MedIM(JoImTeRNet):
       (``mmpretrain.MAEPretrainDecoder``) restores them. The attention still comes from
       the full-image alignment pass.
 
-    Both compute the pixel loss on the masked patches only (``recon_head``, mmpretrain's
-    ``MAEPretrainHead``, normalised-pixel targets by default).
+    The pixel loss is the ``recon_head``'s: by default mmpretrain's ``MAEPretrainHead``
+    (normalised-pixel targets, masked patches only); the official preset uses
+    :class:`ImageReconstructionHead` (``MSE(tanh(prediction), image)`` over the whole
+    image).
+
+    The masks come from the alignment head's word-to-patch attention
+    (``softmax(gamma1 * cos)``) unless ``mask_temperature`` is set: then from
+    ``softmax(cos(word, patch) / mask_temperature)`` (the official code: 0.1, MGCA's
+    token-alignment attention), while the head's own local score keeps ``gamma1``.
 
     Args:
         decoder (dict): ``SETRUpDecoder`` (``mask_on='features'``) or
@@ -45,6 +57,11 @@ class MedIM(JoImTeRNet):
         kwm_generator (dict): Mask generator of the KWM branch.
         sdm_generator (dict): Mask generator of the SDM branch.
         mask_on (str): ``'features'`` or ``'inputs'``. Defaults to ``'features'``.
+        mask_fill (str): What replaces a masked patch feature with
+            ``mask_on='features'``: ``'token'`` (a learnt mask token) or ``'zero'`` (the
+            official code). Defaults to ``'token'``.
+        mask_temperature (float, optional): Temperature of the mask attention (see
+            above); None uses the head's attention. Defaults to None.
         loss_weights (dict): Weights of the ``kwm`` and ``sdm`` reconstructions. Defaults
             to MedIM's 5 and 5 (the alignment terms keep ``task_weights['matching']``,
             1 by default).
@@ -55,6 +72,7 @@ class MedIM(JoImTeRNet):
     """
 
     MASK_ON = ('features', 'inputs')
+    MASK_FILLS = ('token', 'zero')
 
     def __init__(self,
                  decoder: dict,
@@ -62,10 +80,16 @@ class MedIM(JoImTeRNet):
                  kwm_generator: dict = dict(type='ReportGuidedMaskGenerator', mode='kwm'),
                  sdm_generator: dict = dict(type='ReportGuidedMaskGenerator', mode='sdm'),
                  mask_on: str = 'features',
+                 mask_fill: str = 'token',
+                 mask_temperature: Optional[float] = None,
                  loss_weights: Optional[Dict[str, float]] = None,
                  **kwargs) -> None:
         if mask_on not in self.MASK_ON:
             raise ValueError(f'mask_on must be one of {self.MASK_ON}, got {mask_on!r}')
+        if mask_fill not in self.MASK_FILLS:
+            raise ValueError(f'mask_fill must be one of {self.MASK_FILLS}, got {mask_fill!r}')
+        if mask_temperature is not None and not mask_temperature > 0:
+            raise ValueError(f'mask_temperature must be > 0, got {mask_temperature}')
         weights = dict(kwm=5.0, sdm=5.0)
         unknown = set(loss_weights or {}) - set(weights)
         if unknown:
@@ -74,12 +98,19 @@ class MedIM(JoImTeRNet):
         weights.update(loss_weights or {})
         super().__init__(**kwargs)
         self.mask_on = mask_on
+        self.mask_fill = mask_fill
+        self.mask_temperature = mask_temperature
         self.loss_weights = weights
         self.decoder = MODELS.build(decoder)
         self.recon_head = MODELS.build(recon_head)
         self.mask_generators = nn.ModuleDict(
             dict(kwm=MODELS.build(kwm_generator), sdm=MODELS.build(sdm_generator)))
-        if mask_on == 'features':
+        for name, gen in self.mask_generators.items():
+            if mask_on == 'inputs' and not getattr(gen.mask_rule, 'fixed_count', True):
+                raise ValueError(f"{name}_generator's mask rule masks a different number of "
+                                 "patches per sample, which mask_on='inputs' cannot encode; "
+                                 "use mask_on='features' or a fixed-count rule")
+        if mask_on == 'features' and mask_fill == 'token':
             self.mask_token = nn.Parameter(torch.zeros(1, 1, self.backbone.embed_dims))
             nn.init.trunc_normal_(self.mask_token, std=0.02)
 
@@ -90,7 +121,9 @@ class MedIM(JoImTeRNet):
         Args:
             attention (torch.Tensor): ``[B, W, L]`` from the alignment head (W word slots).
             flags (dict): ``word_keyword`` and ``word_sentence_ids`` ``[B, W']`` from
-                ``TokenizeReport``; cut or padded to W.
+                ``TokenizeReport``, and ``word_negated`` / ``word_uncertain`` when
+                present (for the generators' ``use_negated`` / ``use_uncertain``); cut or
+                padded to W.
         """
         num_words = attention.size(1)
 
@@ -101,8 +134,22 @@ class MedIM(JoImTeRNet):
 
         keyword = fit(flags['word_keyword'], 0).bool()
         sentence_ids = fit(flags['word_sentence_ids'], -1)
-        return {name: generator(attention, keyword, sentence_ids)
+        optional = {key: fit(flags[key], 0).bool() if key in flags else None
+                    for key in OPTIONAL_WORD_FLAGS}
+        return {name: generator(attention, keyword, sentence_ids, **optional)
                 for name, generator in self.mask_generators.items()}
+
+    def mask_attention(self, img: Dict[str, torch.Tensor],
+                       txt: Dict[str, torch.Tensor]) -> torch.Tensor:
+        """``[B, W, L]`` word-to-patch attention the masks are built from (detached)."""
+        if self.mask_temperature is None:
+            attention = self.head.attention(img['regions'], txt['words'], txt['word_mask'])
+        else:
+            sim = torch.einsum('bwd,brd->bwr', F.normalize(txt['words'], dim=-1),
+                               F.normalize(img['regions'], dim=-1))
+            attention = torch.softmax(sim / self.mask_temperature, dim=-1)
+            attention = attention * txt['word_mask'][..., None].to(attention.dtype)
+        return attention.detach()
 
     def reconstruct(self, inputs: torch.Tensor, tokens: torch.Tensor,
                     mask: torch.Tensor) -> torch.Tensor:
@@ -116,8 +163,9 @@ class MedIM(JoImTeRNet):
         """
         if self.mask_on == 'features':
             patches = tokens[:, 1:]
-            patches = torch.where(mask[..., None], self.mask_token.to(patches.dtype),
-                                  patches)
+            fill = self.mask_token.to(patches.dtype) if self.mask_fill == 'token' else \
+                patches.new_zeros(())
+            patches = torch.where(mask[..., None], fill, patches)
             patch = self.recon_head.patch_size
             grid = (inputs.size(-2) // patch, inputs.size(-1) // patch)
             return self.recon_head.patchify(self.decoder(patches, grid))
@@ -127,12 +175,13 @@ class MedIM(JoImTeRNet):
     def loss(self, inputs: torch.Tensor, data_samples: List) -> Dict[str, torch.Tensor]:
         text = self._text_inputs(data_samples, inputs.device)
         flags = self._text_inputs(data_samples, inputs.device, WORD_FLAGS)
+        flags.update(stack_data_sample_fields(data_samples, OPTIONAL_WORD_FLAGS,
+                                              device=inputs.device))
         tokens = self.backbone(inputs)[-1]                          # [B, 1 + L, C]
         img = self.img_neck(tokens)
         txt = self.encode_text(text)
         losses = self.alignment_losses(img, txt)
-        attention = self.head.attention(img['regions'], txt['words'],
-                                        txt['word_mask']).detach()
+        attention = self.mask_attention(img, txt)
         for name, mask in self.report_masks(attention, flags).items():
             pred = self.reconstruct(inputs, tokens, mask)
             losses[f'loss_{name}'] = self.loss_weights[name] * self.recon_head.loss(

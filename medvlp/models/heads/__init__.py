@@ -1,5 +1,9 @@
 # Copyright (c) medvlp contributors. All rights reserved.
+from .image_reconstruction_head import ImageReconstructionHead
 from .mlm_head import MaskedLanguageModelingHead
 from .region_word_alignment_head import AlignmentScores, RegionWordAlignmentHead
 
-__all__ = ['AlignmentScores', 'MaskedLanguageModelingHead', 'RegionWordAlignmentHead']
+__all__ = [
+    'AlignmentScores', 'ImageReconstructionHead', 'MaskedLanguageModelingHead',
+    'RegionWordAlignmentHead'
+]

@@ -1,9 +1,9 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """Rules that turn a per-patch score map into a boolean patch mask.
 
-Every rule masks the same, exact number of patches in every sample of a batch, so the
-visible tokens of an MAE-style encoder can be gathered into a dense ``[B, L_keep, C]``
-tensor. A rule draws all its randomness as uniform noise of shape
+Every rule but MedIM's official value-threshold split masks the same, exact number of
+patches in every sample of a batch, so the visible tokens of an MAE-style encoder can be
+gathered into a dense ``[B, L_keep, C]`` tensor (:attr:`BaseMaskRule.fixed_count`). A rule draws all its randomness as uniform noise of shape
 ``[num_noise, B, P]`` (:meth:`BaseMaskRule.sample_noise`) and then applies a
 deterministic function of the map and that noise (:meth:`BaseMaskRule.mask_from_noise`);
 the split lets tests replay one sample of a batch with the batch's own random numbers.
@@ -75,6 +75,9 @@ class BaseMaskRule(nn.Module, metaclass=ABCMeta):
 
     #: How many ``[B, P]`` planes of uniform noise :meth:`sample_noise` draws.
     num_noise: int = 1
+    #: Whether every sample gets exactly :meth:`num_masked` patches (rules for which this
+    #: is False can only feed algorithms that zero-fill masked features).
+    fixed_count: bool = True
 
     @abstractmethod
     def num_masked(self, num_patches: int) -> int:
@@ -123,26 +126,57 @@ class BaseMaskRule(nn.Module, metaclass=ABCMeta):
                          and k != 'training')
 
 
+def count_of(ratio: float, size, rounding: str):
+    """``ratio * size`` rounded by ``rounding``: ``'half_up'`` (:func:`round_half_up`) or
+    ``'floor'`` (truncation, as ``int(ratio * size)``, with no tolerance for float error).
+    ``size`` may be an int or an integer tensor (then the result is a long tensor)."""
+    if rounding == 'floor':
+        if torch.is_tensor(size):
+            return torch.floor(ratio * size.double()).long()
+        return int(math.floor(ratio * size))
+    if torch.is_tensor(size):
+        return torch.floor(ratio * size.double() + 0.5 + 1e-9).long()
+    return round_half_up(ratio * size)
+
+
 @MODELS.register_module()
 class MedianSplitMaskRule(BaseMaskRule):
     """MedIM's rule: mask most of the high-score half and a little of the low half.
 
-    The patches are ranked by map value (ties in a random order). The upper half is the
-    first ``ceil(P / 2)`` ranked patches, so for an odd ``P`` the median patch belongs to
-    the upper half; the lower half is the other ``floor(P / 2)``. The rule masks
-    ``round(high_ratio * ceil(P / 2))`` patches of the upper half and
-    ``round(low_ratio * floor(P / 2))`` of the lower half, each chosen uniformly at
-    random within its half (rounding halves up). With the defaults and ``P = 196`` that is
-    88 + 10 = 98 patches, 50 %.
+    The patches are split into an upper (high-score) and a lower half, and the rule masks
+    ``high_ratio`` of the upper and ``low_ratio`` of the lower half, each chosen uniformly
+    at random within its half. Two choices are options:
+
+    * ``split='rank'`` (default): the patches are ranked by map value (ties in a random
+      order); the upper half is the first ``ceil(P / 2)`` ranked patches (for an odd ``P``
+      the median patch belongs to it), the lower half the other ``floor(P / 2)``. Every
+      sample gets the same number of masked patches.
+    * ``split='threshold'`` (the official code): with ``t`` the value at position
+      ``floor(P / 2)`` of the map sorted in decreasing order, the upper half holds the
+      patches with a value ``> t`` and the lower half all others. Ties at ``t`` therefore
+      all go to the lower half: an all-zero map (a report without a keyword) has an empty
+      upper half, so only ``low_ratio`` of all patches are masked (19 of 196 with the
+      official ratios). The count then differs between samples (:attr:`fixed_count` is
+      False), which only a zero-filling ``mask_on='features'`` MedIM accepts.
+    * ``rounding='half_up'`` (default) rounds ``ratio * half`` to the nearest integer,
+      halves upwards; ``rounding='floor'`` truncates like the official ``int()`` (with
+      ``P = 196``: ``int(98 * 0.9) + int(98 * 0.1) = 88 + 9 = 97``).
+
+    With the defaults and ``P = 196`` the rule masks ``88 + 10 = 98`` patches, 50 %.
 
     Args:
         high_ratio (float): Fraction of the upper half to mask. Defaults to 0.9.
         low_ratio (float): Fraction of the lower half to mask. Defaults to 0.1.
+        rounding (str): ``'half_up'`` or ``'floor'``. Defaults to ``'half_up'``.
+        split (str): ``'rank'`` or ``'threshold'``. Defaults to ``'rank'``.
     """
 
     num_noise = 2  # tie-break of the ranking, choice within each half
+    ROUNDINGS = ('half_up', 'floor')
+    SPLITS = ('rank', 'threshold')
 
-    def __init__(self, high_ratio: float = 0.9, low_ratio: float = 0.1) -> None:
+    def __init__(self, high_ratio: float = 0.9, low_ratio: float = 0.1,
+                 rounding: str = 'half_up', split: str = 'rank') -> None:
         super().__init__()
         _check_ratio('high_ratio', high_ratio)
         _check_ratio('low_ratio', low_ratio)
@@ -150,29 +184,51 @@ class MedianSplitMaskRule(BaseMaskRule):
             raise ValueError(f'high_ratio={high_ratio} and low_ratio={low_ratio} mask '
                              f'{"no" if high_ratio == 0 else "every"} patch; at least one '
                              'of them must be strictly between 0 and 1')
+        if rounding not in self.ROUNDINGS:
+            raise ValueError(f'rounding must be one of {self.ROUNDINGS}, got {rounding!r}')
+        if split not in self.SPLITS:
+            raise ValueError(f'split must be one of {self.SPLITS}, got {split!r}')
         self.high_ratio = high_ratio
         self.low_ratio = low_ratio
+        self.rounding = rounding
+        self.split = split
 
-    @staticmethod
-    def split_sizes(num_patches: int) -> Tuple[int, int]:
-        """``(upper, lower)`` sizes of the halves: ``(ceil(P / 2), floor(P / 2))``."""
+    @property
+    def fixed_count(self) -> bool:
+        """Whether every sample gets :meth:`num_masked` patches (False for ``'threshold'``)."""
+        return self.split == 'rank'
+
+    def split_sizes(self, num_patches: int) -> Tuple[int, int]:
+        """``(upper, lower)`` sizes of the halves of a map without ties: ``(ceil(P / 2),
+        floor(P / 2))`` for ``split='rank'``, ``(floor(P / 2), ceil(P / 2))`` for
+        ``'threshold'``."""
+        if self.split == 'threshold':
+            return num_patches // 2, (num_patches + 1) // 2
         return (num_patches + 1) // 2, num_patches // 2
 
     def half_counts(self, num_patches: int) -> Tuple[int, int]:
-        """``(masked in the upper half, masked in the lower half)``."""
+        """``(masked in the upper half, masked in the lower half)`` for a map without ties."""
         upper, lower = self.split_sizes(num_patches)
-        return round_half_up(self.high_ratio * upper), round_half_up(self.low_ratio * lower)
+        return (count_of(self.high_ratio, upper, self.rounding),
+                count_of(self.low_ratio, lower, self.rounding))
 
     def num_masked(self, num_patches: int) -> int:
+        """Masked patches per sample (for ``split='threshold'``: of a map without ties)."""
         return sum(self.half_counts(num_patches))
 
     def upper_half(self, patch_map: torch.Tensor, tie_noise: torch.Tensor) -> torch.Tensor:
         """``[B, P]`` bool, True for the patches of the upper (high-score) half."""
+        if self.split == 'threshold':
+            threshold = patch_map.sort(dim=1, descending=True).values[
+                :, patch_map.size(1) // 2:patch_map.size(1) // 2 + 1]
+            return patch_map > threshold
         ranked = _rank_descending(patch_map, tie_noise)
         upper, _ = self.split_sizes(patch_map.size(1))
         return _mask_first(ranked, torch.arange(upper, device=ranked.device))
 
     def mask_from_noise(self, patch_map: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        if self.split == 'threshold':
+            return self._threshold_mask(patch_map, noise)
         num_patches = patch_map.size(1)
         upper, _ = self.split_sizes(num_patches)
         k_upper, k_lower = self.half_counts(num_patches)
@@ -187,6 +243,17 @@ class MedianSplitMaskRule(BaseMaskRule):
             torch.arange(upper, upper + k_lower, device=ranked.device)
         ])
         return _mask_first(shuffled, positions)
+
+    def _threshold_mask(self, patch_map: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Per-sample halves by value threshold, per-sample counts (no host sync)."""
+        upper = self.upper_half(patch_map, noise[0])                       # [B, P]
+        num_upper = upper.sum(dim=1, keepdim=True)                         # [B, 1]
+        k_upper = count_of(self.high_ratio, num_upper, self.rounding)
+        k_lower = count_of(self.low_ratio, patch_map.size(1) - num_upper, self.rounding)
+        # position of every patch in the order (upper half shuffled, then lower shuffled)
+        key = noise[1] + 2. * (~upper)
+        position = key.argsort(dim=1).argsort(dim=1)
+        return torch.where(upper, position < k_upper, position - num_upper < k_lower)
 
 
 class RatioMaskRule(BaseMaskRule):

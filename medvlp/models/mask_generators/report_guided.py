@@ -41,6 +41,10 @@ class ReportGuidedMaskGenerator(BaseModule):
       among the report's sentences with at least ``min_sentence_words`` valid words, and
       the map is the sum of that sentence's attention rows.
 
+    Keywords can leave out negated ("no *effusion*", ``use_negated=False``) and uncertain
+    ("may represent *pneumonia*", ``use_uncertain=False``) mentions, given the per-word
+    ``word_negated`` / ``word_uncertain`` flags that ``TokenizeReport`` packs.
+
     A sample without a keyword (``kwm``) or an eligible sentence (``sdm``) takes the
     ``fallback``. Such samples are counted in :attr:`fallback_count` (cumulative) and
     :attr:`last_fallback_count` (last call), and reported through mmengine's logger at
@@ -62,17 +66,25 @@ class ReportGuidedMaskGenerator(BaseModule):
         use_negated (bool): Whether negated keywords ("no *effusion*") count in ``kwm``
             mode. When False, words flagged in ``word_negated`` are left out. Sentence
             selection in ``sdm`` mode is not affected. Defaults to True.
+        use_uncertain (bool): Whether uncertain keywords ("possible *pneumonia*") count
+            in ``kwm`` mode. When False, words flagged in ``word_uncertain`` are left out.
+            Defaults to True.
         fallback (str): For samples without keyword / eligible sentence: ``'random'``
             (a uniform random map, so the rule masks a random set of the same size),
-            ``'all_words'`` (the sum over all valid words of the report) or ``'error'``
-            (raise a ValueError naming the samples). Defaults to ``'random'``.
+            ``'all_words'`` (the sum over all valid words of the report),
+            ``'zero_map'`` (keep the all-zero map and let the rule decide: the official
+            MedIM threshold split then masks ``low_ratio`` of all patches),
+            ``'any_sentence'`` (``sdm`` only, the official code: choose among all
+            sentences with at least one valid word, and keep a zero map when there is
+            none) or ``'error'`` (raise a ValueError naming the samples). Defaults to
+            ``'random'``.
         log_interval (int): Report fallbacks at most once every this many calls.
             Defaults to 50.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
     MODES = ('kwm', 'sdm')
-    FALLBACKS = ('random', 'all_words', 'error')
+    FALLBACKS = ('random', 'all_words', 'zero_map', 'any_sentence', 'error')
 
     def __init__(self,
                  mode: str = 'kwm',
@@ -80,6 +92,7 @@ class ReportGuidedMaskGenerator(BaseModule):
                      type='MedianSplitMaskRule', high_ratio=0.9, low_ratio=0.1),
                  min_sentence_words: int = 3,
                  use_negated: bool = True,
+                 use_uncertain: bool = True,
                  fallback: str = 'random',
                  log_interval: int = 50,
                  init_cfg: Optional[dict] = None) -> None:
@@ -89,6 +102,8 @@ class ReportGuidedMaskGenerator(BaseModule):
         if fallback not in self.FALLBACKS:
             raise ValueError(f'unknown fallback {fallback!r}; expected one of '
                              f'{self.FALLBACKS}')
+        if fallback == 'any_sentence' and mode != 'sdm':
+            raise ValueError("fallback='any_sentence' only applies to mode='sdm'")
         if min_sentence_words < 1:
             raise ValueError(f'min_sentence_words must be >= 1, got {min_sentence_words}')
         if log_interval < 1:
@@ -96,6 +111,7 @@ class ReportGuidedMaskGenerator(BaseModule):
         self.mode = mode
         self.min_sentence_words = min_sentence_words
         self.use_negated = use_negated
+        self.use_uncertain = use_uncertain
         self.fallback = fallback
         self.log_interval = log_interval
         if isinstance(mask_rule, dict):
@@ -110,22 +126,24 @@ class ReportGuidedMaskGenerator(BaseModule):
         self.num_samples = 0
         self._unreported = 0
         self._last_report_call: Optional[int] = None
-        self._warned_no_negation = False
+        self._warned_missing = set()
 
     def extra_repr(self) -> str:
         return (f'mode={self.mode!r}, min_sentence_words={self.min_sentence_words}, '
-                f'use_negated={self.use_negated}, fallback={self.fallback!r}')
+                f'use_negated={self.use_negated}, use_uncertain={self.use_uncertain}, '
+                f'fallback={self.fallback!r}')
 
     @staticmethod
     def _check_inputs(attention: torch.Tensor, word_keyword: torch.Tensor,
                       word_sentence_ids: torch.Tensor, word_negated: Optional[torch.Tensor],
+                      word_uncertain: Optional[torch.Tensor],
                       generator: Optional[torch.Generator]) -> None:
         if attention.dim() != 3:
             raise ValueError('attention must be [B, W, P] (batch, words, patches), got shape '
                              f'{tuple(attention.shape)}')
         words_shape = tuple(attention.shape[:2])
         named = [('word_keyword', word_keyword), ('word_sentence_ids', word_sentence_ids),
-                 ('word_negated', word_negated)]
+                 ('word_negated', word_negated), ('word_uncertain', word_uncertain)]
         for name, tensor in named:
             if tensor is not None and tuple(tensor.shape) != words_shape:
                 raise ValueError(f'{name} has shape {tuple(tensor.shape)} but attention '
@@ -149,11 +167,28 @@ class ReportGuidedMaskGenerator(BaseModule):
         words_per_sentence.scatter_add_(1, word_sentence_ids.clamp(min=0).long(),
                                         valid.long())
         eligible = words_per_sentence >= self.min_sentence_words        # [B, S]
+        if self.fallback == 'any_sentence':
+            # the official rule: without an eligible sentence, any sentence with a word
+            eligible = torch.where(eligible.any(dim=1, keepdim=True), eligible,
+                                   words_per_sentence > 0)
         scores = torch.rand(batch, num_sentences, device=valid.device, generator=generator)
         chosen = scores.masked_fill(~eligible, -1.).argmax(dim=1)       # [B]
         chosen = torch.where(eligible.any(dim=1), chosen, torch.full_like(chosen, -1))
         selected = valid & (word_sentence_ids == chosen[:, None])
         return selected, chosen
+
+    def _drop_flagged(self, selected: torch.Tensor, flags: Optional[torch.Tensor],
+                      name: str) -> torch.Tensor:
+        """Leave out the words flagged in ``flags`` (warn once when they are missing)."""
+        if flags is not None:
+            return selected & (flags == 0)
+        if name not in self._warned_missing:
+            knob = 'use_negated' if name == 'word_negated' else 'use_uncertain'
+            print_log(f'ReportGuidedMaskGenerator({knob}=False) got no {name} flags; '
+                      f'those keywords are kept (pack {name} with TokenizeReport)',
+                      logger='current', level=logging.WARNING)
+            self._warned_missing.add(name)
+        return selected
 
     @torch.no_grad()
     def patch_map(self,
@@ -161,7 +196,8 @@ class ReportGuidedMaskGenerator(BaseModule):
                   word_keyword: torch.Tensor,
                   word_sentence_ids: torch.Tensor,
                   word_negated: Optional[torch.Tensor] = None,
-                  generator: Optional[torch.Generator] = None) -> ReportPatchMap:
+                  generator: Optional[torch.Generator] = None,
+                  word_uncertain: Optional[torch.Tensor] = None) -> ReportPatchMap:
         """Build the per-patch map the mask rule sees (no counting, no logging).
 
         Args:
@@ -174,6 +210,8 @@ class ReportGuidedMaskGenerator(BaseModule):
                 negated words; only used when ``use_negated=False``.
             generator (torch.Generator, optional): Random source on ``attention``'s
                 device. Defaults to torch's global one.
+            word_uncertain (torch.Tensor, optional): ``[B, W]`` bool or 0/1, True for
+                uncertain words; only used when ``use_uncertain=False``.
 
         Returns:
             ReportPatchMap: The map, the fallback flags and the chosen sentences.
@@ -183,19 +221,15 @@ class ReportGuidedMaskGenerator(BaseModule):
                 sample has no keyword / eligible sentence (the message names it).
         """
         self._check_inputs(attention, word_keyword, word_sentence_ids, word_negated,
-                           generator)
+                           word_uncertain, generator)
         attention = attention.detach()
         valid = word_sentence_ids >= 0
         if self.mode == 'kwm':
             selected = valid & (word_keyword != 0)
             if not self.use_negated:
-                if word_negated is not None:
-                    selected &= word_negated == 0
-                elif not self._warned_no_negation:
-                    print_log('ReportGuidedMaskGenerator(use_negated=False) got no '
-                              'word_negated flags; negated keywords are kept',
-                              logger='current', level=logging.WARNING)
-                    self._warned_no_negation = True
+                selected = self._drop_flagged(selected, word_negated, 'word_negated')
+            if not self.use_uncertain:
+                selected = self._drop_flagged(selected, word_uncertain, 'word_uncertain')
             sentence = torch.full(valid.shape[:1], -1, dtype=torch.long,
                                   device=valid.device)
         else:
@@ -211,7 +245,7 @@ class ReportGuidedMaskGenerator(BaseModule):
             patch_map = torch.where(fallback[:, None], noise, patch_map)
         elif self.fallback == 'all_words':
             patch_map = torch.where(fallback[:, None], summed_rows(valid), patch_map)
-        elif fallback.any():
+        elif self.fallback == 'error' and fallback.any():
             missing = 'keyword word' if self.mode == 'kwm' else (
                 f'sentence with >= {self.min_sentence_words} words')
             raise ValueError(f'ReportGuidedMaskGenerator(mode={self.mode!r}): sample(s) '
@@ -245,7 +279,8 @@ class ReportGuidedMaskGenerator(BaseModule):
                 word_sentence_ids: torch.Tensor,
                 word_negated: Optional[torch.Tensor] = None,
                 generator: Optional[torch.Generator] = None,
-                return_map: bool = False
+                return_map: bool = False,
+                word_uncertain: Optional[torch.Tensor] = None
                 ) -> Union[torch.Tensor, Tuple[torch.Tensor, ReportPatchMap]]:
         """Generate the patch masks of a batch.
 
@@ -259,14 +294,15 @@ class ReportGuidedMaskGenerator(BaseModule):
                 device. Defaults to torch's global one.
             return_map (bool): Also return the :class:`ReportPatchMap` (for
                 visualisation). Defaults to False.
+            word_uncertain (torch.Tensor, optional): ``[B, W]`` uncertainty flags.
 
         Returns:
             torch.Tensor | tuple: ``[B, P]`` bool mask (True = masked), with the same
-            number of masked patches in every sample; ``(mask, ReportPatchMap)`` when
-            ``return_map``.
+            number of masked patches in every sample unless the rule's ``fixed_count`` is
+            False; ``(mask, ReportPatchMap)`` when ``return_map``.
         """
         info = self.patch_map(attention, word_keyword, word_sentence_ids, word_negated,
-                              generator)
+                              generator, word_uncertain)
         if self.fallback != 'error':
             self._count_fallbacks(info.fallback)
         mask = self.mask_rule(info.patch_map, generator=generator)
@@ -275,6 +311,8 @@ class ReportGuidedMaskGenerator(BaseModule):
                              f'{tuple(mask.shape)} for a patch map of shape '
                              f'{tuple(info.patch_map.shape)}')
         mask = mask.bool()
+        if not getattr(self.mask_rule, 'fixed_count', True):
+            return (mask, info) if return_map else mask
         counts = mask.sum(dim=1)
         if mask.size(0) and bool((counts != counts[0]).any()):
             raise ValueError(f'mask rule {type(self.mask_rule).__name__} masked different '
