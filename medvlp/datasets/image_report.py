@@ -2,6 +2,7 @@
 """The generic image-report dataset: one chest X-ray and its report per sample."""
 import copy
 import json
+import logging
 import os.path as osp
 from collections import Counter
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -32,6 +33,9 @@ COLUMN_ALIASES = {
 UNCERTAIN_OPTIONS = ('ignore', 'positive', 'negative')
 ON_MISSING_OPTIONS = ('skip', 'error', 'ignore')
 ON_EMPTY_OPTIONS = ('skip', 'keep', 'error')
+ON_DUPLICATE_OPTIONS = ('skip', 'keep', 'error')
+#: Record fields that hold report text (besides the cached ``words``).
+TEXT_FIELDS = ('report', 'findings', 'impression')
 
 
 def _check_option(name: str, value: Any, options: Sequence) -> None:
@@ -52,7 +56,9 @@ class ImageReportDataset(BaseDataset):
 
     Loading never drops a record silently: a summary line is logged through the
     current ``MMLogger``, for example ``loaded 950 records from ann.csv; skipped: 3
-    missing image, 2 empty report; filtered out: 120 other split``.
+    missing image, 2 empty report; filtered out: 120 other split``. When nothing is left,
+    loading raises a ValueError saying which filter or skip removed the records (with an
+    example path for missing images, and the file's columns when none holds report text).
 
     Args:
         ann_file (str): Annotation file (``.json``, ``.jsonl``, ``.csv``, optionally
@@ -86,7 +92,12 @@ class ImageReportDataset(BaseDataset):
             ``'ignore'`` (no file system access while loading, e.g. remote storage).
         on_empty_report (str): A record whose report is empty/NaN (or has no text
             at all) is ``'skip'``-ped and counted (default), kept as an image-only
-            record with empty text fields (``'keep'``), or raises (``'error'``).
+            record with empty text fields (``'keep'``), or raises (``'error'``). The
+            strings ``NaN``, ``nan``, ``None`` and ``null`` count as empty.
+        on_duplicate (str): Records whose image path already appeared (after the
+            other filters and skips) are counted and warned about, and kept
+            (``'keep'``, default), ``'skip'``-ped (only the first is kept), or raise
+            (``'error'``).
         text_source (str): ``source`` passed to ``ReportProcessor.process_report``
             for raw text: ``'report'`` (sectioned radiology reports) or ``'note'``
             (free clinical notes). Defaults to ``'report'``.
@@ -121,6 +132,7 @@ class ImageReportDataset(BaseDataset):
                  columns: Optional[Dict[str, str]] = None,
                  on_missing: str = 'skip',
                  on_empty_report: str = 'skip',
+                 on_duplicate: str = 'keep',
                  text_source: str = 'report',
                  report_processor: Optional[dict] = None,
                  backend_args: Optional[dict] = None,
@@ -133,6 +145,7 @@ class ImageReportDataset(BaseDataset):
         _check_option('uncertain', uncertain, UNCERTAIN_OPTIONS)
         _check_option('on_missing', on_missing, ON_MISSING_OPTIONS)
         _check_option('on_empty_report', on_empty_report, ON_EMPTY_OPTIONS)
+        _check_option('on_duplicate', on_duplicate, ON_DUPLICATE_OPTIONS)
         _check_option('text_source', text_source, ('report', 'note'))
         self.split = self._parse_split_arg(split)
         self.views = self._parse_views_arg(views)
@@ -140,6 +153,7 @@ class ImageReportDataset(BaseDataset):
         self.columns = self._parse_columns_arg(columns)
         self.on_missing = on_missing
         self.on_empty_report = on_empty_report
+        self.on_duplicate = on_duplicate
         self.text_source = text_source
         self.report_processor_cfg = dict(report_processor or {})
         self.backend_args = copy.deepcopy(backend_args)
@@ -254,16 +268,81 @@ class ImageReportDataset(BaseDataset):
         for row in rows:
             parsed = self.parse_data_info(row)
             records.extend(parsed if isinstance(parsed, list) else [parsed])
+        num_read = len(records)
+        self._check_text_columns(rows, records)
         records = self._filter_split_and_view(records, counts)
         records = self._check_images(records, counts)
         records = self._process_text(records, counts)
+        records = self._drop_duplicates(records, counts)
         for record in records:
             self._add_gt_label(record)
 
         counts['loaded'] = len(records)
         self.load_summary = dict(counts)
         self._log_summary(counts)
+        if not records:
+            raise ValueError(self._explain_empty(counts, num_read))
         return records
+
+    def _check_text_columns(self, rows: List[dict], records: List[dict]) -> None:
+        """Refuse a file none of whose records has report text under a known name
+        (unless ``on_empty_report='keep'`` asks for image-only records)."""
+        if not records or self.on_empty_report == 'keep':
+            return
+        if any('words' in r or any(f in r for f in TEXT_FIELDS) for r in records):
+            return
+        keys = sorted(set().union(*(row.keys() for row in rows[:1000])))
+        looked_for = sorted({name for field in TEXT_FIELDS
+                             for name in ([self.columns[field]] if field in self.columns
+                                          else COLUMN_ALIASES[field])})
+        raise ValueError(
+            f'{self.ann_file}: no record has report text; looked for the columns '
+            f'{looked_for} but the file has {keys}. Name the report column with '
+            "columns=dict(report='<column>') (or findings=/impression=), or set "
+            "on_empty_report='keep' for image-only records")
+
+    def _drop_duplicates(self, records: List[dict], counts: Counter) -> List[dict]:
+        seen: Dict[str, int] = {}
+        kept = []
+        for record in records:
+            path = record['img_path']
+            if path not in seen:
+                seen[path] = 1
+                kept.append(record)
+                continue
+            seen[path] += 1
+            if self.on_duplicate == 'error':
+                raise ValueError(f'{self.ann_file}: image "{path}" appears in more than one '
+                                 "record; set on_duplicate='skip' to keep only the first")
+            counts['duplicate'] += 1
+            if self.on_duplicate == 'keep':
+                kept.append(record)
+        if counts['duplicate']:
+            examples = [p for p, n in seen.items() if n > 1][:3]
+            action = 'kept' if self.on_duplicate == 'keep' else 'skipped'
+            print_log(f'{type(self).__name__}: {counts["duplicate"]} records of '
+                      f'{self.ann_file} repeat an image path already listed ({action}), '
+                      f'e.g. {examples}', logger='current', level=logging.WARNING)
+        return kept
+
+    def _explain_empty(self, counts: Counter, num_read: int) -> str:
+        """Why no record is left, naming the filters and skips that removed them."""
+        if not num_read:
+            return f'{self.ann_file} holds no records'
+        removed = [f'{counts[k]} {k}' for k in ('other split', 'other view', 'duplicate',
+                                               'missing image', 'empty report')
+                   if counts[k]]
+        message = (f'{type(self).__name__}: none of the {num_read} records of '
+                   f'{self.ann_file} is left: ' + ', '.join(removed))
+        if counts['other split']:
+            message += f' (split={list(self.split)})'
+        if counts['other view']:
+            views = self.views if isinstance(self.views, str) else list(self.views)
+            message += f' (views={views!r})'
+        if counts['missing image']:
+            message += (f'; images are looked for under data_prefix "{self.img_prefix}" '
+                        f'(e.g. "{self._first_missing}"): check data_root and data_prefix')
+        return message
 
     def parse_data_info(self, raw_data_info: dict) -> Union[dict, List[dict]]:
         """Normalise one raw row into a record (or one record per image).
@@ -379,6 +458,8 @@ class ImageReportDataset(BaseDataset):
                     f'image "{path}" of {self.ann_file} does not exist (check data_root/'
                     "data_prefix, or set on_missing='skip' to skip and count such records)")
             else:
+                if not counts['missing image']:
+                    self._first_missing = path
                 counts['missing image'] += 1
         return kept
 
@@ -466,6 +547,8 @@ class ImageReportDataset(BaseDataset):
 
     def _log_summary(self, counts: Counter) -> None:
         skipped = ', '.join(f'{counts[k]} {k}' for k in ('missing image', 'empty report'))
+        if counts['duplicate'] and self.on_duplicate == 'skip':
+            skipped += f', {counts["duplicate"]} duplicate'
         message = (f'{type(self).__name__}: loaded {counts["loaded"]} records from '
                    f'{self.ann_file}; skipped: {skipped}')
         filtered = [f'{counts[k]} {k}' for k in ('other split', 'other view') if counts[k]]

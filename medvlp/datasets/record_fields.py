@@ -65,10 +65,16 @@ def parse_label(value: Any) -> Optional[int]:
     return value
 
 
+#: Strings that spreadsheet and dataframe exports write for a missing cell.
+MISSING_TEXT = ('nan', 'none', 'null')
+
+
 def is_empty_text(value: Any) -> bool:
-    """None, NaN and blank strings are empty report text."""
+    """None, NaN, blank strings and the strings ``NaN``/``nan``/``None``/``null`` (as
+    pandas and spreadsheets write missing cells) are empty report text."""
     if value is None:
         return True
     if isinstance(value, float):
         return math.isnan(value)
-    return isinstance(value, str) and not value.strip()
+    return isinstance(value, str) and (not value.strip()
+                                       or value.strip().lower() in MISSING_TEXT)

@@ -15,6 +15,10 @@ from medvlp.registry import TRANSFORMS
 
 #: File suffixes read as DICOM (besides any file with the ``DICM`` preamble magic).
 DICOM_SUFFIXES = ('.dcm', '.dicom')
+#: Default pixel limit of :class:`LoadCXRImage`: 10x a 3000 x 3000 radiograph. Larger
+#: files are refused before they are decoded (a "decompression bomb" PNG of 14000 x 14000
+#: would take 196 MB as greyscale and more while decoding).
+DEFAULT_MAX_PIXELS = 90_000_000
 
 
 class CorruptImageError(ValueError):
@@ -38,7 +42,15 @@ def _to_uint8(pixels: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
 
 
-def decode_dicom(content: bytes, filename: str = '<bytes>') -> np.ndarray:
+def _check_pixels(width: int, height: int, filename: str, max_pixels: Optional[int]) -> None:
+    if max_pixels is not None and width * height > max_pixels:
+        raise CorruptImageError(
+            f'image "{filename}" has {width} x {height} = {width * height} pixels, more than '
+            f'the limit of {max_pixels} (LoadCXRImage max_pixels); refused before decoding')
+
+
+def decode_dicom(content: bytes, filename: str = '<bytes>',
+                 max_pixels: Optional[int] = None) -> np.ndarray:
     """Decode DICOM bytes to a 2-D uint8 greyscale array.
 
     Applies the modality LUT (rescale slope/intercept), the VOI LUT or window when present,
@@ -62,7 +74,11 @@ def decode_dicom(content: bytes, filename: str = '<bytes>') -> np.ndarray:
                                                       apply_voi_lut)
     try:
         dataset = pydicom.dcmread(io.BytesIO(content))
+        _check_pixels(int(getattr(dataset, 'Columns', 0) or 0),
+                      int(getattr(dataset, 'Rows', 0) or 0), filename, max_pixels)
         pixels = dataset.pixel_array
+    except CorruptImageError:
+        raise
     except Exception as e:  # pydicom raises many types for broken files
         raise CorruptImageError(
             f'cannot decode DICOM image "{filename}": {type(e).__name__}: {e}') from e
@@ -80,7 +96,8 @@ def decode_dicom(content: bytes, filename: str = '<bytes>') -> np.ndarray:
     return pixels
 
 
-def decode_image(content: bytes, filename: str = '<bytes>') -> np.ndarray:
+def decode_image(content: bytes, filename: str = '<bytes>',
+                 max_pixels: Optional[int] = None) -> np.ndarray:
     """Decode PNG/JPEG/other Pillow-readable bytes to a 2-D uint8 greyscale array.
 
     Colour images (annotated figures, RGB-stored radiographs) are converted to luminance.
@@ -92,11 +109,16 @@ def decode_image(content: bytes, filename: str = '<bytes>') -> np.ndarray:
     """
     try:
         with Image.open(io.BytesIO(content)) as img:
+            _check_pixels(img.width, img.height, filename, max_pixels)
             img.load()
             if img.mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):
                 pixels = _to_uint8(np.asarray(img))
             else:
                 pixels = np.asarray(img.convert('L'))
+    except CorruptImageError:
+        raise
+    except Image.DecompressionBombError as e:  # Pillow's own limit, checked on open
+        raise CorruptImageError(f'image "{filename}" is too large to decode: {e}') from e
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise CorruptImageError(
             f'cannot decode image "{filename}" ({len(content)} bytes): '
@@ -134,12 +156,19 @@ class LoadCXRImage(BaseTransform):
     Args:
         channels (int): 3 (default) to repeat the grey channel, 1 to keep a 2-D array.
         to_float32 (bool): Convert the image to float32. Defaults to False.
-        on_error (str): What to do with a missing, truncated or corrupt file.
+        on_error (str): What to do with a missing, truncated, corrupt, too large or too
+            small file.
             ``'raise'`` (default) raises :class:`CorruptImageError` (or
             ``FileNotFoundError``) naming the file. ``'skip'`` logs a warning with a
             running count and returns None; in training mode mmengine's
             ``BaseDataset`` then fetches another random sample instead (in test mode it
             raises). Use ``'skip'`` only for a few known-bad files among many.
+        max_pixels (int, optional): Images with more pixels (width x height) are refused
+            with a :class:`CorruptImageError` before decoding. None disables the check
+            (Pillow's own limit still applies). Defaults to 90,000,000.
+        min_size (int): Images whose height or width is below this (e.g. one ViT
+            patch) are refused as :class:`CorruptImageError`: a 1 x 1 "X-ray" is a broken
+            export, not data. 0 disables the check. Defaults to 16.
         backend_args (dict, optional): mmengine file backend arguments (for example a
             Petrel or HTTP backend). Defaults to None, the local disk.
     """
@@ -150,12 +179,20 @@ class LoadCXRImage(BaseTransform):
                  channels: int = 3,
                  to_float32: bool = False,
                  on_error: str = 'raise',
+                 max_pixels: Optional[int] = DEFAULT_MAX_PIXELS,
+                 min_size: int = 16,
                  backend_args: Optional[dict] = None) -> None:
         if channels not in (1, 3):
             raise ValueError(f'channels must be 1 or 3, got {channels!r}')
         if on_error not in self.ON_ERROR_OPTIONS:
             raise ValueError(f'on_error must be one of {self.ON_ERROR_OPTIONS}, '
                              f'got {on_error!r}')
+        if max_pixels is not None and max_pixels <= 0:
+            raise ValueError(f'max_pixels must be None or > 0, got {max_pixels!r}')
+        if min_size < 0:
+            raise ValueError(f'min_size must be >= 0, got {min_size!r}')
+        self.max_pixels = max_pixels
+        self.min_size = min_size
         self.channels = channels
         self.to_float32 = to_float32
         self.on_error = on_error
@@ -177,8 +214,14 @@ class LoadCXRImage(BaseTransform):
         if not content:
             raise CorruptImageError(f'image file "{filename}" is empty (0 bytes)')
         if is_dicom(filename, content):
-            return decode_dicom(content, filename)
-        return decode_image(content, filename)
+            pixels = decode_dicom(content, filename, self.max_pixels)
+        else:
+            pixels = decode_image(content, filename, self.max_pixels)
+        if min(pixels.shape[:2]) < self.min_size:
+            raise CorruptImageError(
+                f'image "{filename}" is {pixels.shape[1]} x {pixels.shape[0]} pixels, smaller '
+                f'than the minimum of {self.min_size} (LoadCXRImage min_size)')
+        return pixels
 
     def transform(self, results: dict) -> Optional[dict]:
         """Load ``results['img_path']`` into ``results['img']``.
@@ -212,4 +255,5 @@ class LoadCXRImage(BaseTransform):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(channels={self.channels}, '
                 f'to_float32={self.to_float32}, on_error={self.on_error!r}, '
+                f'max_pixels={self.max_pixels}, min_size={self.min_size}, '
                 f'backend_args={self.backend_args})')
