@@ -67,6 +67,13 @@ class RegionWordAlignmentHead(BaseModule):
             1 x cross-entropy + 2 x triplet.
         cross_process_negatives (bool): Gather the candidates of every process in
             distributed runs. Defaults to True.
+        local_score (dict, optional): A registered module ``(regions, words, word_mask)
+            -> [B_img, B_txt]`` replacing the local score above, e.g.
+            ``dict(type='DAMSMLocalScore')`` (JoImTeRNet's official double softmax).
+            Defaults to None (the cosine score above).
+        sum_directions (bool): Sum the image-to-text and text-to-image terms of every
+            loss (the official JoImTeRNet code) instead of averaging them. Defaults to
+            False.
         init_cfg (dict, optional): Initialisation config. Defaults to None.
     """
 
@@ -80,8 +87,12 @@ class RegionWordAlignmentHead(BaseModule):
                      type='BidirectionalRankingLoss', margin=0.2, negative='hardest'),
                  loss_weights: Optional[Dict[str, float]] = None,
                  cross_process_negatives: bool = True,
+                 local_score: Optional[dict] = None,
+                 sum_directions: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        self.local_scorer = None if local_score is None else MODELS.build(local_score)
+        self.sum_directions = sum_directions
         self.cross_process_negatives = cross_process_negatives
         self.gamma1 = gamma1
         self.gamma2 = gamma2
@@ -137,6 +148,8 @@ class RegionWordAlignmentHead(BaseModule):
             torch.Tensor: ``[B_img, B_txt]`` scores on the cosine scale.
         """
         self._check_inputs(regions, words, word_mask)
+        if self.local_scorer is not None:
+            return self.local_scorer(regions, words, word_mask.bool())
         words_n = F.normalize(words, dim=-1)
         sim = torch.einsum('jwd,ird->ijwr', words_n, F.normalize(regions, dim=-1))
         attn = torch.softmax(self.gamma1 * sim, dim=-1)             # [Bi, Bt, W, R]
@@ -198,7 +211,9 @@ class RegionWordAlignmentHead(BaseModule):
             local_ce=lambda: ce('local_scores'),
             global_triplet=lambda: self.triplet_loss(*scores['global_scores'], targets),
             local_triplet=lambda: self.triplet_loss(*scores['local_scores'], targets))
-        return {f'loss_{name}': self.loss_weights[name] * compute()
+        # the mean of the two directions, or their sum (both have the same anchors)
+        scale = 2. if self.sum_directions else 1.
+        return {f'loss_{name}': scale * self.loss_weights[name] * compute()
                 for name, compute in terms.items() if self.loss_weights[name]}
 
     def _cross_process_scores(self, img_global, regions, txt_global, words,
