@@ -24,7 +24,13 @@ def parse_args(argv=None):
         help='resume from a checkpoint path; without a path, resume from the latest '
         'checkpoint in the work dir')
     parser.add_argument(
-        '--amp', action='store_true', help='enable automatic mixed precision (GPU)')
+        '--amp', action='store_true', help='enable automatic mixed precision (GPU): bf16 '
+        'autocast where the GPU supports it, else fp16 with dynamic loss scaling')
+    parser.add_argument(
+        '--amp-dtype',
+        choices=['auto', 'bfloat16', 'float16'],
+        default='auto',
+        help='autocast dtype of --amp (default auto: bfloat16 if supported)')
     parser.add_argument(
         '--no-validate', action='store_true', help='skip validation during training')
     parser.add_argument(
@@ -62,7 +68,12 @@ def merge_args(cfg, args):
             raise UserError(f'--amp cannot be combined with optim_wrapper type '
                             f'"{optim_wrapper}"')
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        dtype = amp_dtype(args.amp_dtype)
+        cfg.optim_wrapper.dtype = dtype
+        if dtype == 'float16':
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        else:  # bf16 has fp32's range: no loss scaling (and no per-step inf check sync)
+            cfg.optim_wrapper.loss_scale = dict(enabled=False)
 
     if args.resume == 'auto':
         # the newest checkpoint of the work dir that loads intact (a truncated or modified
@@ -90,6 +101,18 @@ def merge_args(cfg, args):
         if args.no_persistent_workers:
             loader['persistent_workers'] = False
     return cfg
+
+
+def amp_dtype(requested: str) -> str:
+    """The autocast dtype for ``--amp``: bfloat16 where the GPU supports it (Ampere and
+    newer), else float16; an explicit request is kept unless the GPU cannot do it."""
+    import torch
+    supported = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    if requested == 'auto':
+        return 'bfloat16' if supported else 'float16'
+    if requested == 'bfloat16' and not supported:
+        raise UserError('--amp-dtype bfloat16: this GPU does not support bf16; use float16')
+    return requested
 
 
 def main(argv=None):

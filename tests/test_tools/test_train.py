@@ -101,3 +101,26 @@ def test_test_tool_explains_configs_without_test_loop(trained, run_tool):
     missing = run_tool('test.py', DEMO_CONFIG, trained / 'epoch_99.pth', check=False)
     assert missing.returncode == 2
     assert 'does not exist' in missing.stderr and 'Traceback' not in missing.stderr
+
+
+@pytest.mark.parametrize('supported, requested, expected', [
+    (True, 'auto', 'bfloat16'), (False, 'auto', 'float16'), (True, 'float16', 'float16')])
+def test_amp_uses_bf16_without_loss_scaling_where_supported(monkeypatch, repo_root,
+                                                            supported, requested, expected):
+    """--amp on a GPU: bf16 autocast (no GradScaler) where supported, else fp16 scaled."""
+    import importlib.util
+
+    import torch
+    spec = importlib.util.spec_from_file_location('train_tool', repo_root / 'tools/train.py')
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda: supported)
+    from medvlp.utils import load_config
+    args = train.parse_args([str(repo_root / DEMO_CONFIG), '--amp', '--amp-dtype', requested,
+                             '--work-dir', '/tmp/unused'])
+    cfg = train.merge_args(load_config(args.config), args)
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.dtype == expected
+    scale = cfg.optim_wrapper.loss_scale
+    assert scale == (dict(enabled=False) if expected == 'bfloat16' else 'dynamic')
