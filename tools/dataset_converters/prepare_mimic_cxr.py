@@ -44,6 +44,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
+from medvlp.datasets.conversion import (BadInputs, ConversionError,  # noqa: E402
+                                        check_output_file)
+from medvlp.utils.cli import report_user_errors  # noqa: E402
+
 CONVERTER_VERSION = '1.0'
 SPLIT_FILE = 'mimic-cxr-2.0.0-split.csv'
 METADATA_FILE = 'mimic-cxr-2.0.0-metadata.csv'
@@ -52,15 +56,51 @@ SPLIT_NAMES = ('train', 'validate', 'test')
 JPEG_QUALITY = 95
 
 
-def open_table(root: str, name: str) -> List[dict]:
-    """Read ``<root>/<name>.gz`` (or the uncompressed ``<name>``) as a list of dicts."""
+def open_table(root: str, name: str, columns: Sequence[str] = ()) -> List[dict]:
+    """Read ``<root>/<name>.gz`` (or the uncompressed ``<name>``) as a list of dicts.
+
+    Each row gets its file and row number under ``'_where'`` for error messages.
+
+    Raises:
+        ConversionError: If the file is missing, empty, not a readable (gzipped) csv or
+            lacks one of ``columns``.
+    """
     for path in (osp.join(root, name + '.gz'), osp.join(root, name)):
-        if osp.isfile(path):
-            opener = gzip.open if path.endswith('.gz') else open
+        if not osp.isfile(path):
+            continue
+        if osp.getsize(path) == 0:
+            raise ConversionError(f'{path} is empty (0 bytes)')
+        opener = gzip.open if path.endswith('.gz') else open
+        try:
             with opener(path, 'rt', encoding='utf-8-sig', newline='') as f:
-                return list(csv.DictReader(f))
-    raise SystemExit(f'error: {osp.join(root, name)}.gz not found; is {root} the '
-                     'MIMIC-CXR-JPG root?')
+                reader = csv.DictReader(f)
+                rows = list(reader)
+                header = reader.fieldnames or []
+        except (OSError, EOFError, UnicodeDecodeError, csv.Error) as e:
+            raise ConversionError(f'{path} is not a readable csv table ({e})') from e
+        missing = [c for c in columns if c not in header]
+        if missing:
+            raise ConversionError(f'{path} lacks the columns {missing}; its header is '
+                                  f'{header}')
+        for row_no, row in enumerate(rows, 2):  # row 1 is the header
+            row['_where'] = f'{path}, row {row_no}'
+        return rows
+    raise ConversionError(f'{osp.join(root, name)}.gz not found; is {root} the '
+                          'MIMIC-CXR-JPG root?')
+
+
+def valid_ids(row: dict, bad: BadInputs, keys: Sequence[str] = ('subject_id',
+                                                               'study_id')) -> bool:
+    """Whether ``row``'s ids are numbers (and its ``dicom_id`` non-empty); records a bad
+    row in ``bad`` otherwise."""
+    wrong = [k for k in keys if not str(row.get(k) or '').strip().isdigit()]
+    if 'dicom_id' in row and not str(row.get('dicom_id') or '').strip():
+        wrong.append('dicom_id')
+    if wrong:
+        bad.add(row['_where'], 'malformed ' + ', '.join(
+            f'{k}={row.get(k)!r}' for k in wrong))
+        return False
+    return True
 
 
 def study_dir(subject_id: str, study_id: str) -> str:
@@ -195,6 +235,9 @@ def parse_args(argv=None):
                         help='re-create resized images that already exist')
     parser.add_argument('--workers', type=int, default=1,
                         help='processes for reports and images (default: 1)')
+    parser.add_argument('--strict', action='store_true',
+                        help='stop at the first malformed table row instead of skipping '
+                        'and counting it')
     args = parser.parse_args(argv)
     if not osp.isdir(args.jpg_root):
         parser.error(f'{args.jpg_root} is not a folder')
@@ -215,30 +258,52 @@ def parse_args(argv=None):
     return args
 
 
-def load_tables(args) -> Tuple[List[dict], Dict[str, str], Dict[Tuple[str, str], dict],
-                               List[str]]:
-    """Split rows, dicom -> view, (subject, study) -> labels, and the label names."""
-    split_rows = open_table(args.jpg_root, SPLIT_FILE)
+def load_tables(args, bad: Optional[BadInputs] = None
+                ) -> Tuple[List[dict], Dict[str, str], Dict[Tuple[str, str], dict], List[str]]:
+    """Split rows, dicom -> view, (subject, study) -> labels, and the label names.
+
+    Rows with malformed ids or label values are recorded in ``bad`` and left out.
+    """
+    bad = bad if bad is not None else BadInputs(strict=True)
+    split_rows = [row for row in open_table(args.jpg_root, SPLIT_FILE,
+                                            ('dicom_id', 'study_id', 'subject_id', 'split'))
+                  if valid_ids(row, bad)]
     views = {row['dicom_id']: ' '.join((row.get('ViewPosition') or '').upper().split())
-             for row in open_table(args.jpg_root, METADATA_FILE)}
-    label_rows = open_table(args.jpg_root, LABEL_FILES[args.labeler])
+             for row in open_table(args.jpg_root, METADATA_FILE, ('dicom_id', ))}
+    label_rows = open_table(args.jpg_root, LABEL_FILES[args.labeler],
+                            ('subject_id', 'study_id'))
     classes = [c for c in (label_rows[0].keys() if label_rows else [])
-               if c not in ('subject_id', 'study_id')]
+               if c not in ('subject_id', 'study_id', '_where')]
     from medvlp.datasets.record_fields import parse_label
     labels = {}
     for row in label_rows:
-        values = {c: parse_label(row[c]) for c in classes}
+        if not valid_ids(row, bad):
+            continue
+        try:
+            values = {c: parse_label(row[c]) for c in classes}
+        except ValueError as e:
+            bad.add(row['_where'], f'bad label value ({e})')
+            continue
         labels[(row['subject_id'], row['study_id'])] = {
             c: v for c, v in values.items() if v is not None}
     return split_rows, views, labels, classes
 
 
 def main(argv=None) -> dict:
-    """Run the conversion; returns the metainfo written."""
+    """Run the conversion; returns the metainfo written. Bad inputs and outputs end in a
+    one-line error naming the file (and row), exit status 2."""
     args = parse_args(argv)
+    with report_user_errors(osp.basename(__file__)):
+        return convert(args)
+
+
+def convert(args) -> dict:
+    """The conversion of :func:`main`."""
     from medvlp.datasets import dump_annotation_file
 
-    split_rows, views, labels, classes = load_tables(args)
+    check_output_file(args.out)
+    bad = BadInputs(strict=args.strict)
+    split_rows, views, labels, classes = load_tables(args, bad)
     skipped = Counter()  # images
     skipped_studies = Counter()
 
@@ -318,14 +383,15 @@ def main(argv=None) -> dict:
             splits={s: split_counts.get(s, 0) for s in SPLIT_NAMES},
             skipped_images=dict(sorted(skipped.items())),
             skipped_studies=dict(sorted(skipped_studies.items())),
+            bad_inputs=bad.as_dict(),
         ),
     )
     dump_annotation_file(args.out, metainfo, records)
-    print_summary(args, metainfo)
+    print_summary(args, metainfo, bad)
     return metainfo
 
 
-def print_summary(args, metainfo: dict) -> None:
+def print_summary(args, metainfo: dict, bad: Optional[BadInputs] = None) -> None:
     counts = metainfo['counts']
     print(f'wrote {args.out}')
     print(f'  images: {counts["images"]} listed, {counts["kept_records"]} kept '
@@ -336,6 +402,9 @@ def print_summary(args, metainfo: dict) -> None:
         print(f'    skipped {n:7d} images: {reason}')
     for reason, n in counts['skipped_studies'].items():
         print(f'    skipped {n:7d} studies: {reason}')
+    if bad is not None and len(bad):
+        print(f'  {len(bad)} malformed table rows skipped (--strict stops at the first):')
+        print('\n'.join(bad.summary_lines()))
     root = args.resized_root if args.resize else args.jpg_root
     print(f'  img_path values are relative to {root}: use '
           f"data_prefix=dict(img_path='{root}')")

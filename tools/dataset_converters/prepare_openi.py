@@ -15,6 +15,9 @@ One record is written per linked image (a report links one to several image IDs,
 end up in two splits, from a seeded shuffle of all report uids in the source: the same
 seed gives the same split whatever other options are used. Reports are skipped (and
 counted) when they link no image or, by default, have neither FINDINGS nor IMPRESSION.
+Unreadable inputs (a malformed, empty or header-only XML file, a bad JSONL line, a bad
+row of the labels csv) are skipped, counted and named in the summary; ``--strict`` stops
+at the first one instead. The output location is checked before any work.
 
 Example::
 
@@ -39,6 +42,10 @@ from collections import Counter
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+
+from medvlp.datasets.conversion import (BadInputs, ConversionError,  # noqa: E402
+                                        check_output_file)
+from medvlp.utils.cli import report_user_errors  # noqa: E402
 
 CONVERTER_VERSION = '1.0'
 #: Report sections in the order OpenI writes them.
@@ -77,30 +84,62 @@ def parse_xml(content: bytes, name: str) -> dict:
     return report
 
 
-def iter_reports(src: str) -> Iterator[dict]:
-    """Yield tidy report dicts from a .tgz archive, a folder of XMLs or a .jsonl file."""
+def _parse_or_skip(content: bytes, name: str, bad: BadInputs) -> Optional[dict]:
+    """``parse_xml``, or None (recorded in ``bad``) for an empty or malformed file."""
+    if not content.strip():
+        bad.add(name, 'empty XML file')
+        return None
+    try:
+        return parse_xml(content, name)
+    except ET.ParseError as e:
+        bad.add(name, f'malformed XML ({e})')
+        return None
+
+
+def iter_reports(src: str, bad: Optional[BadInputs] = None) -> Iterator[dict]:
+    """Yield tidy report dicts from a .tgz archive, a folder of XMLs or a .jsonl file;
+    unreadable files and lines are recorded in ``bad`` (or raise, when it is strict)."""
+    bad = bad if bad is not None else BadInputs(strict=True)
     if osp.isdir(src):
         paths = []
         for folder, _, files in os.walk(src):
             paths += [osp.join(folder, f) for f in files if f.endswith('.xml')]
         if not paths:
-            raise SystemExit(f'error: no .xml reports under {src}')
-        for path in paths:
+            raise ConversionError(f'no .xml reports under {src}')
+        for path in sorted(paths):
             with open(path, 'rb') as f:
-                yield parse_xml(f.read(), path)
+                report = _parse_or_skip(f.read(), path, bad)
+            if report is not None:
+                yield report
     elif src.endswith(('.tgz', '.tar.gz', '.tar')):
-        with tarfile.open(src) as archive:
+        try:
+            archive = tarfile.open(src)
+        except (tarfile.TarError, OSError, EOFError) as e:
+            raise ConversionError(f'{src} is not a readable tar archive ({e})') from e
+        with archive:
             for member in archive:
                 if member.isfile() and member.name.endswith('.xml'):
-                    yield parse_xml(archive.extractfile(member).read(), member.name)
+                    report = _parse_or_skip(archive.extractfile(member).read(),
+                                            f'{src}:{member.name}', bad)
+                    if report is not None:
+                        yield report
     elif src.endswith('.jsonl'):
         with open(src, encoding='utf-8') as f:
-            for line in f:
-                if line.strip():
-                    yield json.loads(line)
+            for line_no, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    report = json.loads(line)
+                except json.JSONDecodeError as e:
+                    bad.add(f'{src}, line {line_no}', f'not valid JSON ({e})')
+                    continue
+                if not isinstance(report, dict) or not report.get('uid'):
+                    bad.add(f'{src}, line {line_no}', 'not a report object with a "uid"')
+                    continue
+                yield report
     else:
-        raise SystemExit(f'error: {src} is not a .tgz archive, a folder of XML reports or '
-                         'a .jsonl file')
+        raise ConversionError(f'{src} is not a .tgz archive, a folder of XML reports or a '
+                              '.jsonl file')
 
 
 def report_number(uid: str) -> Tuple[int, str]:
@@ -128,16 +167,29 @@ def assign_splits(uids: Sequence[str], ratios: Sequence[float], seed: int) -> Di
     return splits
 
 
-def read_labels(path: Optional[str]) -> Tuple[List[str], Dict[str, Dict[str, int]]]:
-    """NegBio gold labels: ``(class names, {uid: {name: 0/1}})``."""
+def read_labels(path: Optional[str],
+                bad: Optional[BadInputs] = None) -> Tuple[List[str], Dict[str, Dict[str, int]]]:
+    """NegBio gold labels: ``(class names, {uid: {name: 0/1}})``; malformed rows are
+    recorded in ``bad`` by file and row (or raise, when it is strict)."""
     if not path:
         return [], {}
+    from medvlp.datasets.record_fields import parse_label
+    bad = bad if bad is not None else BadInputs(strict=True)
     with open(path, encoding='utf-8-sig', newline='') as f:
         reader = csv.DictReader(f)
+        if not reader.fieldnames or len(reader.fieldnames) < 2:
+            raise ConversionError(f'labels file {path} is empty or has no label columns '
+                                  f'(header: {reader.fieldnames})')
         key = reader.fieldnames[0]
         classes = [c for c in reader.fieldnames if c != key]
-        labels = {row[key]: {c: int(float(row[c])) for c in classes if row[c].strip()}
-                  for row in reader}
+        labels = {}
+        for row_no, row in enumerate(reader, 2):  # row 1 is the header
+            try:
+                values = {c: parse_label(row[c]) for c in classes}
+            except (ValueError, AttributeError) as e:
+                bad.add(f'{path}, row {row_no}', f'bad label value ({e})')
+                continue
+            labels[row[key]] = {c: v for c, v in values.items() if v is not None}
     return classes, labels
 
 
@@ -219,6 +271,9 @@ def parse_args(argv=None):
                         '(default: findings impression); "none" keeps every report')
     parser.add_argument('--workers', type=int, default=1,
                         help='processes for report processing (default: 1)')
+    parser.add_argument('--strict', action='store_true',
+                        help='stop at the first unreadable input instead of skipping and '
+                        'counting it')
     args = parser.parse_args(argv)
     if any(r < 0 for r in args.split_ratios) or sum(args.split_ratios) <= 0:
         parser.error('--split-ratios must be non-negative with a positive sum')
@@ -242,12 +297,23 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> dict:
-    """Run the conversion; returns the metainfo written."""
+    """Run the conversion; returns the metainfo written. Bad inputs and outputs end in a
+    one-line error naming the file (and row), exit status 2."""
     args = parse_args(argv)
+    with report_user_errors(osp.basename(__file__)):
+        return convert(args)
+
+
+def convert(args) -> dict:
+    """The conversion of :func:`main`."""
     from medvlp.datasets import dump_annotation_file
 
-    reports = sorted(iter_reports(args.src), key=lambda r: report_number(r['uid']))
-    classes, gold = read_labels(args.labels)
+    check_output_file(args.out)
+    bad = BadInputs(strict=args.strict)
+    reports = sorted(iter_reports(args.src, bad), key=lambda r: report_number(r['uid']))
+    if not reports:
+        raise ConversionError(f'no readable report in {args.src}')
+    classes, gold = read_labels(args.labels, bad)
     views = read_views(args.view_csv)
     splits = assign_splits([r['uid'] for r in reports], args.split_ratios, args.seed)
 
@@ -318,14 +384,15 @@ def main(argv=None) -> dict:
             splits={s: split_counts.get(s, 0) for s in SPLIT_NAMES},
             skipped_reports=dict(sorted(skipped_reports.items())),
             skipped_images=dict(sorted(skipped_images.items())),
+            bad_inputs=bad.as_dict(),
         ),
     )
     dump_annotation_file(args.out, metainfo, records)
-    print_summary(args, metainfo)
+    print_summary(args, metainfo, bad)
     return metainfo
 
 
-def print_summary(args, metainfo: dict) -> None:
+def print_summary(args, metainfo: dict, bad: Optional[BadInputs] = None) -> None:
     counts = metainfo['counts']
     print(f'wrote {args.out}')
     print(f'  reports: {counts["reports"]} read, {counts["kept_reports"]} kept')
@@ -341,6 +408,9 @@ def print_summary(args, metainfo: dict) -> None:
               'ImageReportDataset skips and counts missing files when loading')
     if not metainfo['classes']:
         print('  no --labels given: records carry no NegBio labels')
+    if bad is not None and len(bad):
+        print(f'  {len(bad)} unreadable inputs skipped (--strict stops at the first):')
+        print('\n'.join(bad.summary_lines()))
 
 
 if __name__ == '__main__':
