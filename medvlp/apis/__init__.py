@@ -5,10 +5,11 @@ from .explain import (ImageReportExplainer, batch_attention, build_model_and_tes
                       load_for_visualisation, sample_attention)
 from .model import init_model, load_weights, require_alignment_model
 from .retrieval import ImageReportRetriever, RetrievalIndex, model_fingerprint
+from .zero_shot import ZeroShotInferencer
 
 __all__ = [
     'init_model', 'load_weights', 'require_alignment_model', 'ImageEmbedder',
     'ReportEmbedder', 'ImageReportRetriever', 'RetrievalIndex', 'model_fingerprint',
     'ImageReportExplainer', 'batch_attention', 'build_model_and_test_set',
-    'load_for_visualisation', 'sample_attention'
+    'load_for_visualisation', 'sample_attention', 'ZeroShotInferencer'
 ]

@@ -95,11 +95,13 @@ def load_weights(model: torch.nn.Module, checkpoint: str) -> None:
 
     Raises:
         UserError: If the file is missing, was trained as another algorithm (per its
-            metadata), or lacks any of the model's weights (by name and shape).
+            metadata), or lacks any weight the model needs (by name and shape; an
+            alignment model needs those of its encoders, necks and head).
     """
     from medvlp.utils import load_checkpoint_file
     if not osp.isfile(str(checkpoint)):
         raise UserError(f'checkpoint "{checkpoint}" does not exist')
+    model = getattr(model, 'wrapped_model', model)  # ZeroShotClassifier: its inner model
     ckpt = load_checkpoint_file(str(checkpoint), map_location='cpu')
     trained_as = checkpoint_model_type(ckpt)
     built = type(model).__name__
@@ -108,13 +110,11 @@ def load_weights(model: torch.nn.Module, checkpoint: str) -> None:
                         f'builds {built}; pass the config it was trained with')
     state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else ckpt
     state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
-    own = model.state_dict()
-    bad = [k for k, v in own.items()
-           if k not in state or tuple(state[k].shape) != tuple(v.shape)]
+    from medvlp.models.classifiers import unfit_weights
+    bad = unfit_weights(model, state)
     if bad:
-        raise UserError(f'checkpoint {checkpoint} does not fit {built}: {len(bad)} of '
-                        f'{len(own)} weights are missing or of another shape (e.g. '
-                        f'{", ".join(bad[:3])})')
+        raise UserError(f'checkpoint {checkpoint} does not fit {built}: {len(bad)} weights '
+                        f'are missing or of another shape (e.g. {", ".join(bad[:3])})')
     _load_checkpoint_to_model(model, dict(state_dict=state), strict=False)
 
 
