@@ -1,0 +1,19 @@
+# COVID-19 vs other (fold 1), all training labels: linear probe (frozen encoder, AdamW).
+# MRM's step/lr table, covid 100%: 50 warm-up steps, 1,000 steps, lr 3e-2.
+# This protocol's lr: 5e-4.
+# Pre-trained weights: --cfg-options model.backbone.init_cfg.checkpoint=PATH
+_base_ = [
+    '../../../_base_/models/cls_vit-b-p16_linear-probe.py',
+    '../../../_base_/datasets/cls_covid.py',
+    '../../../_base_/schedules/cls_adamw_linear-probe.py',
+    '../../../_base_/cls_runtime.py',
+]
+
+model = dict(head=dict(num_classes=1))
+optim_wrapper = dict(optimizer=dict(lr=5e-4))
+train_cfg = dict(max_iters=1000, val_interval=50)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=50),
+    dict(type='CosineAnnealingLR', eta_min=0.0, by_epoch=False, begin=50,
+         end=1000),
+]
