@@ -16,10 +16,10 @@ import time
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-from mmpretrain.structures import DataSample
 
 from medvlp.registry import MODELS
 from medvlp.utils import register_all_modules
+from medvlp.utils.synthetic import mae_config_like, synthetic_image_report_batch
 
 
 def parse_args(argv=None):
@@ -30,27 +30,6 @@ def parse_args(argv=None):
     parser.add_argument('--words', type=int, default=64, help='words per report')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     return parser.parse_args(argv)
-
-
-def fake_batch(batch: int, img_size: int, max_length: int, words: int, vocab: int):
-    """Random images and reports with the fields TokenizeReport produces."""
-    g = torch.Generator().manual_seed(0)
-    samples = []
-    for _ in range(batch):
-        word_ids = torch.full((max_length, ), -1)
-        word_ids[1:words + 1] = torch.arange(words)
-        sample = DataSample()
-        sample.set_field(torch.randint(5, vocab, (max_length, ), generator=g), 'input_ids')
-        sample.set_field((word_ids >= 0).long() | (torch.arange(max_length) == 0).long(),
-                         'attention_mask')
-        sample.set_field(word_ids, 'word_ids')
-        sample.set_field((torch.rand(max_length, generator=g) < 0.1).long(), 'word_keyword')
-        sample.set_field(torch.where(torch.arange(max_length) < words,
-                                     torch.arange(max_length) // 8, -1), 'word_sentence_ids')
-        samples.append(sample)
-    # a stacked uint8 batch, as default_collate gives it
-    images = torch.randint(0, 256, (batch, 3, img_size, img_size), dtype=torch.uint8)
-    return dict(inputs=images, data_samples=samples)
 
 
 def time_steps(model, batch, iters: int, device: str, mask_timer=None) -> dict:
@@ -115,8 +94,8 @@ def main(argv=None):
     with DefaultScope.overwrite_default_scope('medvlp'):
         features = MODELS.build(copy.deepcopy(model_cfg))
         width = features.backbone.embed_dims
-        batch = fake_batch(args.batch_size, img_size, max_length, args.words,
-                           features.vocab_size)
+        batch = synthetic_image_report_batch(args.batch_size, img_size, max_length,
+                                             args.words, features.vocab_size)
         timer = timed_generators(features, args.device)
         results['MedIM features'] = time_steps(features, batch, args.iters, args.device, timer)
         del features
@@ -130,19 +109,7 @@ def main(argv=None):
         timer = timed_generators(inputs, args.device)
         results['MedIM inputs'] = time_steps(inputs, batch, args.iters, args.device, timer)
         del inputs
-        mae_backbone = dict(copy.deepcopy(backbone), type='MAEViT', mask_ratio=0.5)
-        for key in ('out_type', 'with_cls_token', 'final_norm', 'drop_path_rate'):
-            mae_backbone.pop(key, None)
-        mae = MODELS.build(dict(
-            _scope_='mmpretrain', type='MAE',
-            data_preprocessor=dict(type='SelfSupDataPreprocessor', mean=[123.675] * 3,
-                                   std=[58.395] * 3, to_rgb=True),
-            backbone=mae_backbone,
-            neck=dict(type='MAEPretrainDecoder', num_patches=(img_size // patch)**2,
-                      patch_size=patch, in_chans=3, embed_dim=width,
-                      decoder_embed_dim=512, decoder_depth=8, decoder_num_heads=16),
-            head=dict(type='MAEPretrainHead', norm_pix=True, patch_size=patch,
-                      loss=dict(type='PixelReconstructionLoss', criterion='L2'))))
+        mae = MODELS.build(mae_config_like(backbone, width, mask_ratio=0.5))
         results['mmpretrain MAE (mask 0.5)'] = time_steps(mae, batch, args.iters,
                                                           args.device)
 
