@@ -129,3 +129,60 @@ def test_unknown_keys_and_wrong_layouts_are_errors():
     with pytest.raises(tool.UserError, match='no ViT blocks'):
         tool.convert_timm_vit({'cls_token': torch.ones(1, 1, 2), 'head.weight': torch.ones(2)},
                               'timm')
+
+
+@pytest.fixture
+def demo_sized_converted(tmp_path):
+    """A timm ViT at the demo pre-training size, converted (final norm kept)."""
+    from conftest import DEMO_BACKBONE_ARCH, DEMO_IMG_SIZE
+    torch.manual_seed(0)
+    ref = TimmViT(img_size=DEMO_IMG_SIZE, patch_size=16, embed_dim=96,
+                  depth=DEMO_BACKBONE_ARCH['num_layers'], num_heads=3, mlp_ratio=2.0)
+    converted, _ = load_tool().convert_timm_vit(ref.state_dict(), 'deit', final_norm='keep')
+    path = tmp_path / 'converted.pth'
+    torch.save(dict(state_dict=converted), path)
+    return path, converted
+
+
+def build_pretraining_model(config):
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+
+    from medvlp.registry import MODELS
+    init_default_scope('medvlp')
+    return Config.fromfile(str(REPO_ROOT / config)), MODELS.build
+
+
+def assert_backbone_is(model, converted):
+    mine = model.backbone.state_dict()
+    for key, value in converted.items():
+        assert torch.equal(mine[key[len('backbone.'):]], value), key
+
+
+def test_medim_starts_from_converted_deit_through_init_cfg(demo_sized_converted):
+    """MedIM's encoder (an mmpretrain VisionTransformer) takes converted DeiT weights via
+    model.backbone.init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.')."""
+    path, converted = demo_sized_converted
+    cfg, build = build_pretraining_model('configs/medim/medim_vit-tiny-p16_1xb16-30e_demo.py')
+    cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=str(path),
+                                       prefix='backbone.')
+    model = build(cfg.model)
+    model.init_weights()
+    assert_backbone_is(model, converted)
+
+
+def test_mrm_starts_from_converted_mae_through_load_from(demo_sized_converted):
+    """MRM's encoder is mmpretrain's MAEViT, whose init_weights re-draws cls_token,
+    patch_embed and pos_embed after any init_cfg: converted weights enter through
+    load_from (mmengine loads it after init_weights, strict=False), which is what
+    tools/train.py does with --cfg-options load_from=PATH."""
+    from mmengine.runner.checkpoint import load_checkpoint
+    path, converted = demo_sized_converted
+    cfg, build = build_pretraining_model('configs/mrm/mrm_vit-tiny-p16_1xb16-30e_demo.py')
+    model = build(cfg.model)
+    model.init_weights()
+    assert not torch.equal(model.backbone.cls_token, converted['backbone.cls_token'])
+    # exactly Runner.load_checkpoint's call for load_from
+    load_checkpoint(model, str(path), map_location='cpu', strict=False,
+                    revise_keys=[(r'^module\.', '')])
+    assert_backbone_is(model, converted)
