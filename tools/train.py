@@ -2,7 +2,9 @@
 """Train a model from a config: ``python tools/train.py CONFIG [options]``."""
 import argparse
 import os.path as osp
+import sys
 
+from mmengine.dist import get_rank
 from mmengine.runner import Runner
 
 from medvlp.utils import (UserError, add_common_args, apply_runner_args, check_checkpoint,
@@ -81,6 +83,10 @@ def merge_args(cfg, args):
         cfg.resume = True
         cfg.load_from = find_intact_checkpoint(cfg.work_dir) if osp.isdir(cfg.work_dir) \
             else None
+        if cfg.load_from is None:
+            print(f'train.py: warning: --resume found no checkpoint to resume in '
+                  f'{osp.abspath(cfg.work_dir)}; training starts from scratch',
+                  file=sys.stderr)
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = check_checkpoint(args.resume, '--resume')
@@ -127,7 +133,8 @@ def main(argv=None):
             _build_custom_runner(cfg)
         check_train_batches(runner)
         runner.train()
-    print(f'train.py: finished; checkpoints and logs in {osp.abspath(cfg.work_dir)}')
+    if get_rank() == 0:  # once per job, not once per process
+        print(f'train.py: finished; checkpoints and logs in {osp.abspath(cfg.work_dir)}')
 
 
 def _build_custom_runner(cfg):

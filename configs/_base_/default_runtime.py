@@ -18,8 +18,11 @@ default_hooks = dict(
     # a sha256 sidecar next to each checkpoint; loading checks it (checkpoints.md)
     checkpoint_digest=dict(type='CheckpointDigestHook'),
     # stop at the first NaN/inf loss with a one-line error naming the term and iteration;
-    # max_skips=N skips and counts up to N such steps first (None turns the guard off)
+    # max_skips=N skips and counts up to N such steps first; default_hooks.non_finite=None
+    # turns the guard off (tools/train.py and tools/test.py)
     non_finite=dict(type='NonFiniteLossHook', max_skips=0),
+    # checkpoints carry the random state, so a resumed run reproduces the uninterrupted one
+    rng_state=dict(type='RNGStateHook'),
 )
 
 env_cfg = dict(

@@ -80,7 +80,24 @@ def apply_runner_args(cfg: Config, args) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    drop_disabled_hooks(cfg)
     return cfg
+
+
+#: The hooks mmengine's Runner adds itself; ``default_hooks.<name>=None`` removes them.
+MMENGINE_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger',
+                          'param_scheduler', 'checkpoint')
+
+
+def drop_disabled_hooks(cfg: Config) -> None:
+    """Let ``default_hooks.<name>=None`` turn off medvlp's default hooks too
+    (``non_finite``, ``rng_state``): mmengine only accepts None for its own."""
+    hooks = cfg.get('default_hooks')
+    if not hooks:
+        return
+    for name in [n for n, hook in hooks.items()
+                 if hook is None and n not in MMENGINE_DEFAULT_HOOKS]:
+        hooks.pop(name)
 
 
 def set_local_rank(local_rank: int) -> None:
