@@ -178,3 +178,33 @@ def draw_report_masks(model, sample: dict, path: str, seed: int = 0) -> str:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+# ---------------------------------------------------------------- retrieval
+def draw_retrieval(image: np.ndarray, hits: Sequence[dict], path: str,
+                   true_id: Optional[str] = None, title: str = 'query X-ray') -> str:
+    """One PNG: the query X-ray and its top retrieved reports with their scores; the
+    query's own report (``true_id``), when retrieved, is marked in green. Returns ``path``."""
+    plt = _pyplot()
+    fig = plt.figure(figsize=(11, 3.6))
+    ax = fig.add_axes([0.0, 0.05, 0.3, 0.85])
+    ax.imshow(image, cmap='gray')
+    ax.set_title(title, fontsize=9)
+    ax.axis('off')
+    text_ax = fig.add_axes([0.32, 0.0, 0.67, 1.0])
+    text_ax.axis('off')
+    y = 0.95
+    for hit in hits:
+        own = true_id is not None and hit['id'] == true_id
+        head = f'{hit["rank"]}. score {hit["score"]:.3f}  [{hit["id"]}]' + \
+            ('  <- its own report' if own else '')
+        text_ax.text(0, y, head, fontsize=9, weight='bold', va='top',
+                     color='green' if own else 'black', transform=text_ax.transAxes)
+        body = textwrap.fill(hit['item'], 110)
+        body = '\n'.join(body.splitlines()[:4])
+        text_ax.text(0, y - 0.07, body, fontsize=7.5, va='top', family='monospace',
+                     transform=text_ax.transAxes)
+        y -= 0.32
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
