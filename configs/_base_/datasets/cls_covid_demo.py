@@ -6,14 +6,14 @@ img_size = 96
 train_pipeline = [
     dict(type='LoadCXRImage'),
     dict(type='mmpretrain.RandomResizedCrop', scale=img_size, crop_ratio_range=(0.08, 1.0),
-         backend='pillow', interpolation='bicubic'),
+         backend='pillow', interpolation='bilinear'),
     dict(type='mmpretrain.RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='mmpretrain.PackInputs'),
 ]
 test_pipeline = [
     dict(type='LoadCXRImage'),
-    dict(type='mmpretrain.ResizeEdge', scale=img_size * 8 // 7, edge='short',
-         backend='pillow', interpolation='bicubic'),
+    dict(type='mmpretrain.ResizeEdge', scale=img_size, edge='short',
+         backend='pillow', interpolation='bilinear'),
     dict(type='mmpretrain.CenterCrop', crop_size=img_size),
     dict(type='mmpretrain.PackInputs'),
 ]

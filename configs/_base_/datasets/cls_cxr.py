@@ -1,18 +1,19 @@
 # Shared pipelines and loaders of the downstream classification datasets (MRM's recipe):
-# train on RandomResizedCrop(224, scale 0.08-1) + horizontal flip, evaluate on a resize to
-# 256 and a 224 centre crop. The task files (cls_nih.py, ...) set the dataset type and root.
+# train on RandomResizedCrop(224, scale 0.08-1) + horizontal flip, evaluate on the short side
+# resized to 224 and a 224 centre crop (bilinear, as torchvision's defaults in MRM's code).
+# The task files (cls_nih.py, ...) set the dataset type and root.
 img_size = 224
 train_pipeline = [
     dict(type='LoadCXRImage'),
     dict(type='mmpretrain.RandomResizedCrop', scale=img_size, crop_ratio_range=(0.08, 1.0),
-         backend='pillow', interpolation='bicubic'),
+         backend='pillow', interpolation='bilinear'),
     dict(type='mmpretrain.RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='mmpretrain.PackInputs'),
 ]
 test_pipeline = [
     dict(type='LoadCXRImage'),
-    dict(type='mmpretrain.ResizeEdge', scale=img_size * 8 // 7, edge='short',
-         backend='pillow', interpolation='bicubic'),
+    dict(type='mmpretrain.ResizeEdge', scale=img_size, edge='short',
+         backend='pillow', interpolation='bilinear'),
     dict(type='mmpretrain.CenterCrop', crop_size=img_size),
     dict(type='mmpretrain.PackInputs'),
 ]
