@@ -56,6 +56,8 @@ class MeshMatch:
         end_word (int): Index one past the last matched word (exclusive).
         negated (bool): Whether a negation cue covers the match (set by
             :class:`~medvlp.text.negation.NegationDetector`).
+        uncertain (bool): Whether an uncertainty cue covers the match (set by
+            :class:`~medvlp.text.uncertainty.UncertaintyDetector`).
     """
 
     term: str
@@ -63,11 +65,13 @@ class MeshMatch:
     start_word: int
     end_word: int
     negated: bool = False
+    uncertain: bool = False
 
     def to_dict(self) -> dict:
         """The JSON-serialisable record form used in processed report records."""
         return {'term': self.term, 'mesh_id': self.mesh_id, 'start_word': self.start_word,
-                'end_word': self.end_word, 'negated': self.negated}
+                'end_word': self.end_word, 'negated': self.negated,
+                'uncertain': self.uncertain}
 
 
 def form_key(form: str) -> Tuple[str, ...]:

@@ -79,15 +79,28 @@ def _phrase_key(phrase: str) -> Tuple[str, ...]:
     return tuple(normalise_word(word) for word in split_words(phrase))
 
 
-class NegationDetector:
-    """Mark MeSH matches that are negated (rules in the module docstring).
+class ScopeCueDetector:
+    """NegEx-style cue scopes over a sentence's words; sets :attr:`flag` on covered matches.
+
+    Subclasses name the flag and the phrase groups: ``pre`` triggers cover the following
+    words, ``post`` triggers the preceding ones, ``both`` either way, ``pseudo`` phrases
+    block the triggers they contain, and terminators end every scope.
 
     Args:
-        max_scope (int): Longest forward scope of a pre-negation trigger, in words.
-            Defaults to 20.
-        max_post_scope (int): Longest backward scope of a post-negation trigger, in words.
+        max_scope (int): Longest forward scope of a pre-trigger, in words. Defaults to 20.
+        max_post_scope (int): Longest backward scope of a post-trigger, in words.
             Defaults to 8.
     """
+
+    #: The :class:`~medvlp.text.mesh.MeshMatch` attribute set to True or False.
+    flag = 'negated'
+    PRE: Tuple[str, ...] = ()
+    POST: Tuple[str, ...] = ()
+    BOTH: Tuple[str, ...] = ()
+    PSEUDO: Tuple[str, ...] = ()
+    TERMINATORS: Tuple[str, ...] = TERMINATORS
+    #: Whether a pre-trigger followed within two words by a change word is a pseudo-trigger.
+    change_words_block = False
 
     def __init__(self, max_scope: int = 20, max_post_scope: int = 8):
         self.max_scope = max_scope
@@ -95,8 +108,8 @@ class NegationDetector:
         phrases: Dict[Tuple[str, ...], str] = {}
         # A phrase in two groups keeps the later group's kind; pseudo-triggers come last so
         # that they always win.
-        for kind, group in ((_TERM, TERMINATORS), (_PRE, PRE_TRIGGERS), (_POST, POST_TRIGGERS),
-                            (_BOTH, BIDIRECTIONAL_TRIGGERS), (_PSEUDO, PSEUDO_TRIGGERS)):
+        for kind, group in ((_TERM, self.TERMINATORS), (_PRE, self.PRE), (_POST, self.POST),
+                            (_BOTH, self.BOTH), (_PSEUDO, self.PSEUDO)):
             for phrase in group:
                 phrases[_phrase_key(phrase)] = kind
         self._phrases = phrases
@@ -119,8 +132,8 @@ class NegationDetector:
             for length in lengths:
                 kind = phrases.get(tuple(keys[i:i + length])) if i + length <= n else None
                 if kind is not None:
-                    if kind in (_PRE, _BOTH) and any(key in CHANGE_WORDS
-                                                     for key in keys[i + length:i + length + 2]):
+                    if self.change_words_block and kind in (_PRE, _BOTH) and any(
+                            key in CHANGE_WORDS for key in keys[i + length:i + length + 2]):
                         kind = _PSEUDO  # "no significant increase in ..."
                     cues.append((i, i + length, kind))
                     resume = i + length
@@ -130,7 +143,7 @@ class NegationDetector:
     def annotate(self, words: List[str], matches: List[MeshMatch],
                  sentence_ids: Optional[List[int]] = None,
                  keys: Optional[Sequence[str]] = None) -> List[MeshMatch]:
-        """Set ``negated`` on every match (in place) and return the matches.
+        """Set :attr:`flag` on every match (in place) and return the matches.
 
         Args:
             words (List[str]): Tokens from :func:`~medvlp.text.words.split_words`.
@@ -142,7 +155,7 @@ class NegationDetector:
                 already has them.
 
         Returns:
-            List[MeshMatch]: ``matches``, with ``negated`` set to True or False.
+            List[MeshMatch]: ``matches``, with :attr:`flag` set to True or False.
         """
         if not matches:
             return matches
@@ -174,5 +187,23 @@ class NegationDetector:
                         break
                     negated[index] = True
         for match in matches:
-            match.negated = negated[match.start_word] or negated[match.end_word - 1]
+            setattr(match, self.flag, negated[match.start_word] or negated[match.end_word - 1])
         return matches
+
+
+class NegationDetector(ScopeCueDetector):
+    """Mark MeSH matches that are negated (rules in the module docstring).
+
+    Args:
+        max_scope (int): Longest forward scope of a pre-negation trigger, in words.
+            Defaults to 20.
+        max_post_scope (int): Longest backward scope of a post-negation trigger, in words.
+            Defaults to 8.
+    """
+
+    flag = 'negated'
+    PRE = PRE_TRIGGERS
+    POST = POST_TRIGGERS
+    BOTH = BIDIRECTIONAL_TRIGGERS
+    PSEUDO = PSEUDO_TRIGGERS
+    change_words_block = True

@@ -10,7 +10,7 @@ Record fields (all JSON-serialisable)::
     sentences     [str]          sentences of ``report``, list markers removed
     words         [str]          words of all sentences, flat (see medvlp.text.words)
     sentence_ids  [int]          sentence index of every word (len(words) entries)
-    mesh          [{term, mesh_id, start_word, end_word, negated}]
+    mesh          [{term, mesh_id, start_word, end_word, negated, uncertain}]
                                  MeSH matches over ``words`` (end_word exclusive)
     fallback      True           only when none of the selected sections exists and the whole
                                  report (minus the preamble when anything else is left) is used
@@ -25,6 +25,7 @@ from .mesh import MeshMatcher
 from .negation import NegationDetector
 from .sections import extract_sections, select_sections, tidy_section_text
 from .sentences import SentenceSplitter
+from .uncertainty import UncertaintyDetector
 from .words import normalise_word, split_words, word_spans
 
 SOURCES = ('report', 'note')
@@ -37,6 +38,8 @@ class ReportProcessor:
         splitter (SentenceSplitter, optional): Defaults to ``SentenceSplitter()``.
         matcher (MeshMatcher, optional): Defaults to ``MeshMatcher()`` (shipped vocabulary).
         negation (NegationDetector, optional): Defaults to ``NegationDetector()``.
+        uncertainty (UncertaintyDetector, optional): Defaults to
+            ``UncertaintyDetector()``.
         sections (Sequence[str]): Sections used for training, in output order. Defaults to
             ``('findings', 'impression')``.
         max_words (int, optional): Cap on the number of words (punctuation tokens included) of
@@ -48,7 +51,8 @@ class ReportProcessor:
                  matcher: Optional[MeshMatcher] = None,
                  negation: Optional[NegationDetector] = None,
                  sections: Sequence[str] = ('findings', 'impression'),
-                 max_words: Optional[int] = 512):
+                 max_words: Optional[int] = 512,
+                 uncertainty: Optional[UncertaintyDetector] = None):
         if isinstance(sections, str):
             sections = (sections, )
         if not sections:
@@ -58,6 +62,7 @@ class ReportProcessor:
         self.splitter = splitter if splitter is not None else SentenceSplitter()
         self.matcher = matcher if matcher is not None else MeshMatcher()
         self.negation = negation if negation is not None else NegationDetector()
+        self.uncertainty = uncertainty if uncertainty is not None else UncertaintyDetector()
         self.sections = tuple(sections)
         self.max_words = max_words
 
@@ -151,6 +156,7 @@ class ReportProcessor:
         keys = [normalise_word(word) for word in words]
         matches = self.negation.annotate(words, self.matcher.match_keys(keys), sentence_ids,
                                          keys=keys)
+        matches = self.uncertainty.annotate(words, matches, sentence_ids, keys=keys)
         record = {
             'sections': sections,
             'report': '\n\n'.join(chosen),

@@ -18,7 +18,7 @@ def check_record(record):
     assert set(record['sentence_ids']) == set(range(len(record['sentences'])))
     previous_end = 0
     for match in record['mesh']:
-        assert set(match) == {'term', 'mesh_id', 'start_word', 'end_word', 'negated'}
+        assert set(match) == {'term', 'mesh_id', 'start_word', 'end_word', 'negated', 'uncertain'}
         assert previous_end <= match['start_word'] < match['end_word'] <= len(record['words'])
         previous_end = match['end_word']
     assert json.loads(json.dumps(record)) == record
