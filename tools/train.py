@@ -12,6 +12,7 @@ from medvlp.utils import (UserError, add_common_args, apply_runner_args, check_c
                           set_local_rank, setup_cpu_distributed)
 from medvlp.utils.checkpoint import find_intact_checkpoint
 from medvlp.utils.config_checks import check_config, check_train_batches
+from medvlp.visualization.tracking import add_trackers
 
 
 def parse_args(argv=None):
@@ -46,6 +47,11 @@ def parse_args(argv=None):
         '--no-persistent-workers',
         action='store_true',
         help='disable persistent_workers in dataloaders')
+    parser.add_argument(
+        '--tensorboard', action='store_true',
+        help='also log scalars as TensorBoard events in <work_dir>/<time>/vis_data')
+    parser.add_argument(
+        '--mlflow', action='store_true', help='also log to MLflow (needs mlflow installed)')
     add_common_args(parser)
     args = parser.parse_args(argv)
     set_local_rank(args.local_rank)
@@ -60,6 +66,7 @@ def merge_args(cfg, args):
         cfg.val_evaluator = None
 
     apply_runner_args(cfg, args)
+    add_trackers(cfg, [name for name in ('tensorboard', 'mlflow') if getattr(args, name)])
 
     if args.amp:
         import torch
