@@ -4,9 +4,10 @@
 Every heading of the seed list (``medvlp/text/resources/radiology_mesh_seed.tsv`` by default)
 is looked up in a MeSH descriptor CSV with the columns ``id,term`` (for example
 ``shared/data/vocab/mesh_terms.csv``); the descriptor UI and the MeSH spelling of the heading
-are written, with the seed's forms, to ``medvlp/text/resources/radiology_mesh.tsv``. The output
-depends only on the two inputs (no dates, no absolute paths), so rebuilding from the same
-files reproduces the shipped vocabulary byte for byte.
+are written, with the seed's forms, to the file given with ``--out``. The output depends only
+on the two inputs (no dates, no absolute paths), so rebuilding from the same files reproduces
+the shipped vocabulary (``medvlp/text/resources/radiology_mesh.tsv``) byte for byte. Writing
+over a shipped resource file needs ``--force``.
 
 A seed heading that is not in the MeSH list is an error (the tool names every such heading and
 exits with status 1) unless ``--allow-missing`` is given, in which case it is left out with a
@@ -14,7 +15,8 @@ warning.
 
 Example::
 
-    python tools/dataset_converters/build_mesh_vocab.py ../shared/data/vocab/mesh_terms.csv
+    python tools/dataset_converters/build_mesh_vocab.py ../shared/data/vocab/mesh_terms.csv \
+        --out my_radiology_mesh.tsv
 """
 import argparse
 import csv
@@ -112,16 +114,31 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('mesh_terms', help='MeSH descriptor CSV with the columns id,term')
     parser.add_argument('--seed', default=resource_path(MESH_SEED_FILE),
                         help='curated seed list (default: the shipped radiology_mesh_seed.tsv)')
-    parser.add_argument('--out', default=resource_path(MESH_VOCAB_FILE),
-                        help='output vocabulary (default: the shipped radiology_mesh.tsv)')
+    parser.add_argument('--out', required=True,
+                        help='output vocabulary file, e.g. my_radiology_mesh.tsv (load it with '
+                        'MeshVocabulary.load(path))')
+    parser.add_argument('--force', action='store_true',
+                        help='allow --out to replace a file shipped in medvlp/text/resources '
+                        '(the vocabulary medvlp uses by default)')
     parser.add_argument('--allow-missing', action='store_true',
                         help='leave out seed headings that are not in the MeSH list instead '
                         'of failing')
     return parser.parse_args(argv)
 
 
+def is_shipped_resource(path: str) -> bool:
+    """Whether ``path`` is (or would be) a file in medvlp's resource folder."""
+    folder = osp.dirname(osp.realpath(resource_path(MESH_VOCAB_FILE)))
+    return osp.dirname(osp.realpath(path)) == folder
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if is_shipped_resource(args.out) and not args.force:
+        print(f'error: --out {args.out} is a resource shipped with medvlp; write to another '
+              'file, or pass --force to replace it (e.g. after changing the seed list)',
+              file=sys.stderr)
+        return 1
     for path in (args.mesh_terms, args.seed):
         if not osp.isfile(path):
             print(f'error: {path} does not exist', file=sys.stderr)
