@@ -62,6 +62,7 @@ def test_dist_train_two_cpu_processes(tmp_path, run_tool):
                     env={'PORT': '29531'})
     out = proc.stdout + proc.stderr
     assert "'backend': 'gloo'" in out or 'gloo' in out
+    assert out.count('train.py: finished') == 1  # printed by rank 0 only
     ckpt = load_checkpoint_file(str(tmp_path / 'epoch_1.pth'))
     # 100 images over 2 processes with 8 each: ceil(50 / 8) = 7 iterations per epoch
     assert ckpt['meta']['iter'] == 7
