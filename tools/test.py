@@ -21,10 +21,19 @@ def parse_args(argv=None):
         '--out-item',
         choices=['metrics', 'pred'],
         help='what --out holds; by default metrics for .json and pred for .pkl')
+    parser.add_argument(
+        '--show-dir',
+        help='segmentation configs: write overlay PNGs (prediction contour red, ground truth '
+        'green, captioned with the image\'s Dice) of the first --show-num test images here')
+    parser.add_argument(
+        '--show-num', type=int, default=10,
+        help='how many overlay PNGs --show-dir writes (default: 10)')
     add_common_args(parser)
     args = parser.parse_args(argv)
     if args.out_item and not args.out:
         parser.error('--out-item needs --out')
+    if args.show_num < 1:
+        parser.error('--show-num must be at least 1')
     if args.out and args.out_item is None:
         args.out_item = 'metrics' if args.out.endswith('.json') else 'pred'
     set_local_rank(args.local_rank)
@@ -45,6 +54,15 @@ def merge_args(cfg, args):
         evaluator = cfg.test_evaluator
         metrics = [evaluator] if isinstance(evaluator, dict) else list(evaluator)
         cfg.test_evaluator = metrics + [dict(type='DumpResults', out_file_path=args.out)]
+    if args.show_dir:
+        if cfg.get('default_scope') != 'mmseg' and \
+                'EncoderDecoder' not in str(cfg.model.get('type', '')):
+            raise UserError('--show-dir draws segmentation overlays; this config\'s model is '
+                            f'{cfg.model.get("type")}, not a segmentor')
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+            dict(type='medvlp.SegOverlayHook', out_dir=args.show_dir,
+                 max_images=args.show_num)
+        ]
     return cfg
 
 

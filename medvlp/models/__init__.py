@@ -3,6 +3,7 @@
 algorithms, each registered in :data:`medvlp.registry.MODELS`."""
 from .algorithms import *  # noqa: F401,F403
 from .classifiers import *  # noqa: F401,F403
+from .decode_heads import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .mask_generators import *  # noqa: F401,F403

@@ -101,8 +101,11 @@ def test_differs_from_mmseg_dataset_level_mdice():
 
 
 def test_table_and_bad_input():
-    table = format_dice_table([('all', 3, 50.0, 40.0)])
+    table = format_dice_table([('all', 3, 50.0, 40.0), ('GT empty', 0, float('nan'),
+                                                         float('nan'))])
     assert 'per-image foreground Dice' in table and '50.00' in table
+    assert 'nan' not in table and table.splitlines()[-1].split() == ['GT', 'empty', '0', '-',
+                                                                     '-']
     metric = build(dict(type='medvlp.PerImageDiceMetric'))
     with pytest.raises(ValueError, match='img0.png differ in size'):
         metric.process({}, [dict(pred_sem_seg=dict(data=torch.zeros(1, 4, 4)),

@@ -24,8 +24,7 @@ def test_encoder_decoder_with_mmpretrain_vit_computes_loss(repo_root):
     from mmseg.registry import MODELS
     from mmseg.structures import SegDataSample
     cfg = Config.fromfile(str(repo_root / SEG_CONFIG))
-    assert cfg.default_scope == 'mmseg'
-    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+    with DefaultScope.overwrite_default_scope('mmseg'):
         model = MODELS.build(cfg.model)
     assert type(model).__name__ == 'EncoderDecoder'
     assert type(model.backbone).__module__.startswith('mmpretrain.')

@@ -68,7 +68,8 @@ def converted(siim_folder):
     out = siim_folder['root'] / 'out'
     summary = load_converter().main([
         str(siim_folder['root'] / 'dicom-images-train'),
-        str(siim_folder['root'] / 'train-rle.csv'), str(out), '--positives-only', '--val-ratio', '0.2', '--test-ratio', '0.2'
+        str(siim_folder['root'] / 'train-rle.csv'), str(out), '--positives-only',
+        '--val-ratio', '0.2', '--test-ratio', '0.2'
     ])
     return out, summary
 

@@ -117,5 +117,6 @@ def format_dice_table(rows) -> str:
     lines = ['per-image foreground Dice / IoU (%)',
              f'{"images":<15}{"n":>7}{"Dice":>9}{"IoU":>9}']
     for name, count, dice, iou in rows:
-        lines.append(f'{name:<15}{count:>7}{dice:>9.2f}{iou:>9.2f}')
+        scores = f'{dice:>9.2f}{iou:>9.2f}' if count else f'{"-":>9}{"-":>9}'
+        lines.append(f'{name:<15}{count:>7}{scores}')
     return '\n'.join(lines)
