@@ -26,6 +26,7 @@ from typing import List
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', 'dataset_converters'))
+from medvlp.utils.sysinfo import machine_summary  # noqa: E402
 
 DEFAULT_IMAGES = osp.normpath(osp.join(
     osp.dirname(osp.abspath(__file__)), '..', '..', '..', 'shared', 'data', 'covid-cxr', 'images'))
@@ -106,6 +107,7 @@ def main(argv=None) -> None:
                                                                        args.repeats)))
             rows.append(('(converter --resize 512 itself)', convert_rate))
 
+    print(f'machine: {machine_summary()}')  # the figures below depend on it
     print(f'LoadCXRImage + mmcv Resize({args.scale}), one process, '
           f'{len(sources)} real images from {args.images}')
     width = max(len(label) for label, _ in rows)

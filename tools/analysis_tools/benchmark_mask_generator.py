@@ -24,6 +24,7 @@ from typing import Dict, List
 import torch
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
+from medvlp.utils.sysinfo import machine_summary  # noqa: E402
 
 RULES = {
     'median': dict(type='MedianSplitMaskRule', high_ratio=0.9, low_ratio=0.1),
@@ -92,6 +93,7 @@ def main(argv=None) -> None:
 
     rules = list(RULES) if 'all' in args.rules else args.rules
     inputs = make_batch(args.batch, args.words, args.patches, args.device)
+    print(f'machine: {machine_summary()}')  # the figures below depend on it
     print(f'ReportGuidedMaskGenerator, B={args.batch} W={args.words} P={args.patches}, '
           f'device={args.device}, torch threads={torch.get_num_threads()}, '
           f'torch {torch.__version__}')

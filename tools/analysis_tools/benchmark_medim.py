@@ -20,6 +20,7 @@ from mmengine.registry import DefaultScope
 from medvlp.registry import MODELS
 from medvlp.utils import register_all_modules
 from medvlp.utils.synthetic import mae_config_like, synthetic_image_report_batch
+from medvlp.utils.sysinfo import machine_summary
 
 
 def parse_args(argv=None):
@@ -113,6 +114,7 @@ def main(argv=None):
         results['mmpretrain MAE (mask 0.5)'] = time_steps(mae, batch, args.iters,
                                                           args.device)
 
+    print(f'machine: {machine_summary()}')  # the figures below depend on it
     print(f'{args.config}: batch {args.batch_size}, {img_size} px, {args.words} words, '
           f'device {args.device}, mean of {args.iters} steps')
     print(f'{"model":28s} {"step ms":>10s} {"mask gen ms":>12s} {"mask share":>11s}')

@@ -31,6 +31,7 @@ os.environ.setdefault('RAYON_NUM_THREADS', '1')
 
 REPO = osp.join(osp.dirname(osp.abspath(__file__)), '..', '..')
 sys.path.insert(0, REPO)
+from medvlp.utils.sysinfo import machine_summary  # noqa: E402
 
 DEFAULT_SHARED = osp.normpath(osp.join(REPO, '..', 'shared', 'data'))
 
@@ -157,6 +158,7 @@ def main(argv=None) -> int:
     processor = ReportProcessor(splitter=SentenceSplitter(punkt_file=args.punkt_file))
     tokenizer = WordPieceTokenizer(max_length=args.max_length)
 
+    print(f'machine: {machine_summary()}')  # the figures below depend on it
     print(f'text pipeline benchmark: {len(texts)} reports from {osp.basename(path)} '
           '(findings + impression), 1 process, ' + pinning)
     print(f'sentence model: {processor.splitter.model_source}')
