@@ -4,7 +4,7 @@
 Each IU/OpenI report's findings and impression are written as a report text
 (``FINDINGS: ...\\n\\nIMPRESSION: ...``) and run through the whole pipeline: parsing (cleaning
 and section extraction), sentence splitting, word splitting, MeSH matching with negation
-(``ReportProcessor.process_report``) and WordPiece tokenisation (``WordPieceTokenizer``
+and uncertainty (``ReportProcessor.process_report``) and WordPiece tokenisation (``WordPieceTokenizer``
 ``encode_batch_words`` in batches). The process is pinned to one CPU where the OS allows it
 and the Rust tokenizer's thread pool is disabled, so the figure is per core.
 
@@ -101,14 +101,20 @@ def stage_breakdown(processor, tokenizer, texts, batch_size: int) -> list:
 
     def match(words):
         keys = [normalise_word(word) for word in words]
-        return processor.negation.annotate(words, processor.matcher.match_keys(keys),
-                                           keys=keys)
+        return words, keys, processor.negation.annotate(
+            words, processor.matcher.match_keys(keys), keys=keys)
+
+    def uncertainty(matched):
+        words, keys, matches = matched
+        return processor.uncertainty.annotate(words, matches, keys=keys)
 
     stages = [('parse (clean + sections)', lambda batch: [parse(t) for t in batch]),
               ('sentence split', lambda batch: [split(c) for c in batch]),
               ('word split', lambda batch: [words_of(s) for s in batch]),
               ('MeSH match + negation', lambda batch: [match(w) for w in batch]),
-              ('WordPiece tokenise', tokenizer.encode_batch_words)]
+              ('uncertainty', lambda batch: [uncertainty(m) for m in batch]),
+              ('WordPiece tokenise', lambda batch: tokenizer.encode_batch_words(
+                  [words for words, _, _ in batch]))]
     totals = [0.0] * len(stages)
     for start in range(0, len(texts), batch_size):
         data = texts[start:start + batch_size]
@@ -116,8 +122,8 @@ def stage_breakdown(processor, tokenizer, texts, batch_size: int) -> list:
             begin = time.process_time()
             out = stage(data)
             totals[index] += time.process_time() - begin
-            if index < 3:  # the next stage consumes this one's output
-                data = out
+            if index <= 3:  # the next stage consumes this one's output (uncertainty and
+                data = out  # tokenisation both read the matched words)
     return [(name, total / len(texts) * 1e6) for (name, _), total in zip(stages, totals)]
 
 
