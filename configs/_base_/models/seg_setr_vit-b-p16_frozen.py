@@ -8,6 +8,7 @@ embed_dims = 768
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     type='EncoderDecoder',
+    _scope_='mmseg',  # mmseg's types, whatever the default scope
     data_preprocessor=dict(
         type='SegDataPreProcessor',
         mean=[126.94, 126.94, 126.94],

@@ -8,6 +8,7 @@ embed_dims = 768
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 model = dict(
     type='EncoderDecoder',
+    _scope_='mmseg',  # mmseg's types, whatever the default scope
     data_preprocessor=dict(
         type='SegDataPreProcessor',
         # MRM's chest X-ray statistics (0.4978, 0.2449) x 255, as the classification configs
