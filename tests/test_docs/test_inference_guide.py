@@ -1,0 +1,64 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""Runs the examples of docs/en/user_guides/inference.md as written, on a demo checkpoint."""
+import importlib.util
+import json
+import re
+import shlex
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
+GUIDE = 'docs/en/user_guides/inference.md'
+DOC_CHECKPOINT = 'work_dirs/demo/epoch_30.pth'
+DOC_OUTPUTS = 'work_dirs/demo/'
+
+
+def _guide(repo_root, checkpoint, out_dir):
+    text = (repo_root / GUIDE).read_text()
+    return text.replace(DOC_CHECKPOINT, str(checkpoint)).replace(DOC_OUTPUTS, f'{out_dir}/')
+
+
+def test_python_examples_run(repo_root, demo_pretrain_checkpoints, tmp_path):
+    text = _guide(repo_root, demo_pretrain_checkpoints['medim'], tmp_path)
+    blocks = re.findall(r'```python\n(.*?)```', text, flags=re.S)
+    assert len(blocks) == 5
+    script = tmp_path / 'guide.py'
+    script.write_text('\n'.join(blocks))
+    proc = subprocess.run([sys.executable, str(script)], cwd=repo_root, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for printed in ('torch.Size([8, 64])', 'torch.Size([8, 36, 64])', 'torch.Size([64])',
+                    "['Small', 'left', 'pleural', 'effusion', '.']", "'Atelectasis'"):
+        assert printed in proc.stdout, printed
+    assert (tmp_path / 'notes.index.pth').is_file()
+    assert sorted(p.name for p in (tmp_path / 'explain').iterdir()) == [
+        '000001-1_attention.png', '000001-1_masks.png']
+    # the prompt file shown in the guide is a valid prompt file
+    from medvlp.models.classifiers import load_prompts
+    example = json.loads(re.search(r'```json\n(.*?)```', text, flags=re.S).group(1))
+    assert list(load_prompts(example)) == ['Pleural Effusion']
+
+
+def test_command_line_examples_run(repo_root, demo_pretrain_checkpoints, tmp_path, run_tool):
+    text = _guide(repo_root, demo_pretrain_checkpoints['medim'], tmp_path)
+    commands = [shlex.split(line.replace('\\\n', ' '))
+                for block in re.findall(r'```bash\n(.*?)```', text, flags=re.S)
+                for line in block.replace('\\\n', ' ').splitlines() if line.strip()]
+    infer_cmds = [c for c in commands if c[1] == 'tools/infer.py']
+    assert [c[2] for c in infer_cmds] == ['embed', 'retrieve', 'zero-shot', 'explain']
+    spec = importlib.util.spec_from_file_location('infer_tool', repo_root / 'tools/infer.py')
+    infer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(infer)
+    for command in infer_cmds:
+        infer.main(command[2:])
+    for name in ('feats.json', 'hits.json', 'zero_shot.json', 'notes.index.pth',
+                 '000001-1_attention.png', '000001-1_masks.png'):
+        assert (tmp_path / 'infer' / name).is_file(), name
+
+    test_cmd = next(c for c in commands if c[1] == 'tools/test.py')
+    run_tool('test.py', *test_cmd[2:], '--work-dir', tmp_path / 'test')
+    metrics = json.loads((tmp_path / 'zero_shot.json').read_text())
+    assert set(metrics) == {'cls/auc', 'cls/auc_COVID-19', 'cls/f1', 'cls/accuracy'}
+    assert 0 <= metrics['cls/auc'] <= 1
