@@ -48,3 +48,15 @@ def test_mistakes_are_one_line_errors_naming_the_setting(options, message):
     with pytest.raises(UserError) as info:
         check_config(cfg)
     assert message in str(info.value) and '\n' not in str(info.value)
+
+
+def test_medvlp_default_hooks_can_be_turned_off():
+    from types import SimpleNamespace
+
+    from medvlp.utils import apply_runner_args
+    cfg = _cfg(**{'default_hooks.non_finite': None, 'default_hooks.rng_state': None,
+                  'default_hooks.checkpoint': None})
+    apply_runner_args(cfg, SimpleNamespace(launcher='none', work_dir='w', config=MEDIM))
+    assert 'non_finite' not in cfg.default_hooks and 'rng_state' not in cfg.default_hooks
+    # mmengine's own defaults keep their None, which is how mmengine removes them
+    assert 'checkpoint' in cfg.default_hooks and cfg.default_hooks.checkpoint is None

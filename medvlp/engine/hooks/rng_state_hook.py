@@ -49,9 +49,10 @@ def _all_ranks(state: dict) -> List[dict]:
 class RNGStateHook(Hook):
     """Checkpoint and restore the random state of training.
 
-    When a checkpoint is saved, the hook stores in it (under ``rng_state``) every
-    process's python, numpy, torch and CUDA generator states and the train sampler's seed.
-    The next training epoch starts from exactly those states, in the run that saved them
+    At the end of every training epoch the hook records every process's python, numpy,
+    torch and CUDA generator states and the train sampler's seed; a checkpoint saved then
+    carries them (under ``rng_state``). The next training epoch starts from exactly those
+    states, in the run that saved them
     and in a run resumed from that checkpoint, whatever happened in between (validation
     draws random numbers too). So a run resumed at an epoch boundary draws the same random
     crops, masks and dropout as the uninterrupted one and reproduces its losses (the
@@ -69,13 +70,21 @@ class RNGStateHook(Hook):
 
     def __init__(self) -> None:
         self._pending: Optional[dict] = None
+        self._saved: Optional[dict] = None
+
+    def after_train_epoch(self, runner) -> None:
+        # On every rank (saving runs on rank 0 only), before the checkpoint hook: the state
+        # the next epoch starts from, here and in a run resumed from this epoch's checkpoint.
+        states = _all_ranks(get_rng_state())
+        self._pending = states[runner.rank]
+        sampler = getattr(runner.train_dataloader, 'sampler', None)
+        self._saved = dict(ranks=states, sampler_seed=getattr(sampler, 'seed', None),
+                           iter=runner.iter)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        states = _all_ranks(get_rng_state())
-        sampler = getattr(runner.train_dataloader, 'sampler', None) \
-            if runner.train_loop is not None else None
-        checkpoint['rng_state'] = dict(ranks=states, sampler_seed=getattr(sampler, 'seed', None))
-        self._pending = states[runner.rank]
+        # only a checkpoint of an epoch's end carries the state the next epoch starts from
+        if self._saved is not None and self._saved['iter'] == runner.iter:
+            checkpoint['rng_state'] = {k: v for k, v in self._saved.items() if k != 'iter'}
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         if not getattr(runner, '_resume', False) or runner.train_loop is None:
@@ -83,8 +92,9 @@ class RNGStateHook(Hook):
         logger = MMLogger.get_current_instance()
         saved = checkpoint.get('rng_state')
         if not saved:
-            logger.warning('the resumed checkpoint holds no random state (written before '
-                           'RNGStateHook); the resumed run draws fresh random numbers')
+            logger.warning('the resumed checkpoint holds no random state (written without '
+                           'RNGStateHook, or in the middle of an epoch); the resumed run '
+                           'draws fresh random numbers')
             return
         ranks = saved['ranks']
         if len(ranks) != runner.world_size:
