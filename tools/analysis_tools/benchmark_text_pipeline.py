@@ -4,9 +4,10 @@
 Each IU/OpenI report's findings and impression are written as a report text
 (``FINDINGS: ...\\n\\nIMPRESSION: ...``) and run through the whole pipeline: parsing (cleaning
 and section extraction), sentence splitting, word splitting, MeSH matching with negation
-and uncertainty (``ReportProcessor.process_report``) and WordPiece tokenisation (``WordPieceTokenizer``
-``encode_batch_words`` in batches). The process is pinned to one CPU where the OS allows it
-and the Rust tokenizer's thread pool is disabled, so the figure is per core.
+and uncertainty (``ReportProcessor.process_report``) and WordPiece tokenisation
+(``WordPieceTokenizer`` ``encode_batch_words`` in batches). The process is pinned to one CPU
+where the OS allows it and the Rust tokenizer's thread pool is disabled, so the figure is per
+core.
 
 Two passes are timed: the first starts with empty caches (sentence-splitter and tokenizer
 caches, word normalisation), the second reuses them, as a long conversion job would. A stage

@@ -3,10 +3,11 @@
 
 Every rule but MedIM's official value-threshold split masks the same, exact number of
 patches in every sample of a batch, so the visible tokens of an MAE-style encoder can be
-gathered into a dense ``[B, L_keep, C]`` tensor (:attr:`BaseMaskRule.fixed_count`). A rule draws all its randomness as uniform noise of shape
-``[num_noise, B, P]`` (:meth:`BaseMaskRule.sample_noise`) and then applies a
-deterministic function of the map and that noise (:meth:`BaseMaskRule.mask_from_noise`);
-the split lets tests replay one sample of a batch with the batch's own random numbers.
+gathered into a dense ``[B, L_keep, C]`` tensor (:attr:`BaseMaskRule.fixed_count`). A rule
+draws all its randomness as uniform noise of shape ``[num_noise, B, P]``
+(:meth:`BaseMaskRule.sample_noise`) and then applies a deterministic function of the map
+and that noise (:meth:`BaseMaskRule.mask_from_noise`); the split lets tests replay one
+sample of a batch with the batch's own random numbers.
 """
 import math
 from abc import ABCMeta, abstractmethod

@@ -118,3 +118,27 @@ def test_drop_punctuation_moves_the_mesh_matches():
     assert out['word_negated'].tolist() == [0, 1, 0, 0, 0, 0, 0, 0]
     assert out['word_sentence_ids'].tolist() == [0, 0, 0, 0, 0, -1, -1, -1]
     assert np.all(out['word_ids'][out['word_ids'] >= 0] < 5)
+
+
+def test_medim_checkpoint_into_a_mismatching_vit_fails_clearly(official, tmp_path):
+    """A MedIM checkpoint (96-d demo ViT under ``backbone.``) loads into the same ViT and is
+    refused, naming the shape mismatch, by a ViT of another width."""
+    from mmpretrain.models import VisionTransformer
+
+    from medvlp.utils.pretrained import PretrainedMismatchError
+    cfg, _ = official
+    model = build_model(cfg)
+    path = tmp_path / 'medim.pth'
+    torch.save(dict(state_dict=model.state_dict()), path)
+    init_cfg = dict(type='Pretrained', checkpoint=str(path), prefix='backbone.')
+    same = VisionTransformer(arch=dict(embed_dims=96, num_layers=4, num_heads=3,
+                                       feedforward_channels=192), img_size=96, patch_size=16,
+                             init_cfg=init_cfg)
+    same.init_weights()
+    torch.testing.assert_close(same.state_dict()['patch_embed.projection.weight'],
+                               model.backbone.state_dict()['patch_embed.projection.weight'])
+    narrower = VisionTransformer(arch=dict(embed_dims=48, num_layers=4, num_heads=3,
+                                        feedforward_channels=96), img_size=96, patch_size=16,
+                              init_cfg=init_cfg)
+    with pytest.raises(PretrainedMismatchError, match='shape'):
+        narrower.init_weights()
