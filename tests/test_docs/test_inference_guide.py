@@ -41,7 +41,8 @@ def test_python_examples_run(repo_root, demo_pretrain_checkpoints, tmp_path):
     assert list(load_prompts(example)) == ['Pleural Effusion']
 
 
-def test_command_line_examples_run(repo_root, demo_pretrain_checkpoints, tmp_path, run_tool):
+def test_command_line_examples_run(repo_root, demo_pretrain_checkpoints, tmp_path, run_tool,
+                                   capsys):
     text = _guide(repo_root, demo_pretrain_checkpoints['medim'], tmp_path)
     commands = [shlex.split(line.replace('\\\n', ' '))
                 for block in re.findall(r'```bash\n(.*?)```', text, flags=re.S)
@@ -53,9 +54,29 @@ def test_command_line_examples_run(repo_root, demo_pretrain_checkpoints, tmp_pat
     spec.loader.exec_module(infer)
     for command in infer_cmds:
         infer.main(command[2:])
-    for name in ('feats.json', 'hits.json', 'zero_shot.json', 'notes.index.pth',
-                 '000001-1_attention.png', '000001-1_masks.png'):
-        assert (tmp_path / 'infer' / name).is_file(), name
+    out = tmp_path / 'infer'
+    feats = json.loads((out / 'feats.json').read_text())
+    assert len(feats['images'][0]['global_feat']) == 64
+    assert feats['reports'][0]['words'] == ['Left', 'pleural', 'effusion', '.']
+    hits = json.loads((out / 'hits.json').read_text())
+    assert [h['kind'] for h in hits] == ['image'] and len(hits[0]['hits']) == 3
+    assert hits[0]['hits'][0]['id']  # a demo study id
+    scores = json.loads((out / 'zero_shot.json').read_text())
+    assert scores['classes'] == ['COVID-19'] and len(scores['predictions']) == 100
+    assert (out / 'notes.index.pth').is_file()
+    from PIL import Image
+    for name in ('000001-1_attention.png', '000001-1_masks.png'):
+        assert Image.open(out / name).size[0] > 500, name
+
+    # a file that is not an image: one line, exit status 2
+    not_image = tmp_path / 'scan.png'
+    not_image.write_text('not an image')
+    with pytest.raises(SystemExit) as e:
+        infer.main(['zero-shot', *infer_cmds[2][3:5], '--images', str(not_image), '--out',
+                    str(tmp_path / 'x.json')])
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and err.startswith('infer.py: error: image 0 is not a readable')
+    assert '\n' not in err
 
     test_cmd = next(c for c in commands if c[1] == 'tools/test.py')
     run_tool('test.py', *test_cmd[2:], '--work-dir', tmp_path / 'test')
