@@ -48,6 +48,9 @@ def test_medim_preset_options_match_the_table(repo_root):
         'mean = std = 127.5': model.data_preprocessor.mean == model.data_preprocessor.std
         == [127.5] * 3,
         'mask_temperature=0.1': model.mask_temperature == 0.1,
+        "upsample_mode='nearest'": (model.decoder.upsample_mode, model.decoder.input_proj,
+                                    model.decoder.channels) == ('nearest', False,
+                                                                [512, 256, 128, 64]),
     }
     for text, holds in named.items():
         assert text in section, text

@@ -10,7 +10,9 @@
 # - SDM: sentences with more than 3 words (min_sentence_words=4; punctuation is dropped by
 #   the pipeline's TokenizeReport(drop_punctuation=True)), else any sentence;
 # - masked features set to zero, MSE(tanh(decoder), image) over the whole image (5 and 5),
-#   on images normalised to [-1, 1] (mean = std = 127.5).
+#   on images normalised to [-1, 1] (mean = std = 127.5);
+# - the decoder convolves the raw patch features through 512/256/128/64 channels with
+#   nearest upsampling and a 3x3 output convolution.
 # The alignment losses stay the RegionWordAlignmentHead's (the official code uses MGCA's
 # losses; see docs/en/user_guides/medim.md, "Departures from the official code").
 medim_official = dict(
@@ -20,6 +22,8 @@ medim_official = dict(
     mask_on='features',
     mask_fill='zero',
     mask_temperature=0.1,
+    decoder=dict(channels=[512, 256, 128, 64], input_proj=False, upsample_mode='nearest',
+                 out_kernel_size=3),
     recon_head=dict(_delete_=True, type='ImageReconstructionHead', activation='tanh',
                     patch_size=16),
     kwm_generator=dict(
