@@ -2,12 +2,12 @@
 """The downstream classification recipes: composition, MRM's step/lr table, the frozen
 linear probe, layer-wise lr decay, and loading medvlp pre-training checkpoints."""
 import glob
+import importlib.util
 import os.path as osp
 import re
 
 import pytest
 import torch
-from conftest import DEMO_BACKBONE_ARCH, DEMO_IMG_SIZE
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
@@ -16,6 +16,19 @@ from medvlp.registry import MODELS
 from medvlp.utils.pretrained import PretrainedMismatchError
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
+
+
+def _root_conftest():
+    """tests/conftest.py by path: ``from conftest import`` may find another conftest.py."""
+    spec = importlib.util.spec_from_file_location('_medvlp_root_conftest',
+                                                  osp.join(ROOT, 'tests', 'conftest.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_CONFTEST = _root_conftest()
+DEMO_BACKBONE_ARCH, DEMO_IMG_SIZE = _CONFTEST.DEMO_BACKBONE_ARCH, _CONFTEST.DEMO_IMG_SIZE
 RECIPES = osp.join(ROOT, 'configs', 'benchmarks', 'classification')
 #: MRM's fine-tuning table: (task, % labels) -> (warm-up steps, steps, lr)
 MRM_TABLE = {

@@ -107,7 +107,7 @@ def test_linear_probe_keeps_the_encoder_frozen(demo_pretrain_checkpoints, covid_
                                                run_tool, tmp_path):
     work = tmp_path / 'probe'
     best, output = train_then_test(run_tool, PROBE, demo_pretrain_checkpoints['medim'],
-                                   covid_fold1, work)
+                                   covid_fold1, work, 'train_cfg.max_iters=40')
     check_auc_report(output, covid_fold1['present']['test'])
     pre = load_checkpoint_file(str(demo_pretrain_checkpoints['medim']))['state_dict']
     post = load_checkpoint_file(str(best))['state_dict']

@@ -95,13 +95,18 @@ def convert(args) -> ConversionReport:
     rows = read_chexpert_table(args.train_csv)
     labels, views = table_labels(rows, classes, policy, args.train_csv)
     exists = image_checker(args.images)
-    lateral = (lambda p: 'lateral views filtered' if views.get(p) == 'Lateral' else None) \
-        if args.frontal_only else None
+
+    def lateral(path):
+        """The skip reason of a lateral view under --frontal-only, else None."""
+        if args.frontal_only and views.get(path) == 'Lateral':
+            return 'lateral views filtered'
+        return None
+
     report = ConversionReport(classes)
     if args.sample is not None:
         samples = []
         for path, lab in labels.items():
-            reason = lateral(path) if lateral else None
+            reason = lateral(path)
             if reason is None and exists is not None and not exists(path):
                 reason = 'image file missing'
             if reason:
@@ -116,9 +121,10 @@ def convert(args) -> ConversionReport:
                         f'{list(CHEXPERT_COMPETITION_CLASSES)}; use --sample for others')
 
     def listed(split):
-        return (official_list_path(args.lists, split) if args.lists else
-                official_split_list('CheXpert', *split.split('_')) if split.startswith(
-                    'train') else official_split_list('CheXpert', split))
+        if args.lists:
+            return official_list_path(args.lists, split)
+        name, _, fraction = split.partition('_')
+        return official_split_list('CheXpert', name, int(fraction or 100))
 
     for split in ('train_1', 'train_10', 'val'):
         match_official_list(report, split, listed(split), labels, exists, args.on_disagree,
@@ -127,7 +133,7 @@ def convert(args) -> ConversionReport:
     val_images = {image for image, _ in parse_split_list(listed('val'), len(classes))}
     full = {p: lab for p, lab in labels.items() if p not in val_images}
     for path, lab in full.items():
-        reason = lateral(path) if lateral else None
+        reason = lateral(path)
         if reason:
             report.skip('train_100', reason)
         elif exists is not None and not exists(path):
@@ -144,7 +150,7 @@ def convert(args) -> ConversionReport:
             read_chexpert_table(args.valid_csv), classes, policy, args.valid_csv)
         views.update(valid_views)
         for path, lab in valid.items():
-            reason = lateral(path) if lateral else None
+            reason = lateral(path)
             if reason:
                 report.skip('test', reason)
             elif exists is not None and not exists(path):
