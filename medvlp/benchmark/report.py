@@ -1,0 +1,158 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""Benchmark records → ``results.csv``, ``results.md`` (mean ± std) and ``results.png``."""
+import csv
+import math
+import os.path as osp
+import statistics
+from collections import defaultdict
+from typing import Dict, List, Optional, Tuple
+
+from .cells import fraction_label
+
+CSV_FIELDS = ['cell', 'method', 'task', 'fraction', 'seed', 'metric', 'value', 'status',
+              'wall_s', 'config_sha256', 'init_checkpoint_sha256', 'tested_checkpoint_sha256',
+              'command']
+
+Key = Tuple[str, str, float]  # task, method, fraction
+
+
+def _downstream(records: List[Optional[dict]]) -> List[dict]:
+    return [r for r in records if r and r.get('kind') == 'downstream']
+
+
+def aggregate(records: List[Optional[dict]], spec) -> Dict[Key, Dict[str, dict]]:
+    """``{(task, method, fraction): {metric: dict(mean, std, n, failed)}}``."""
+    table: Dict[Key, Dict[str, dict]] = {}
+    values: Dict[Tuple[Key, str], List[float]] = defaultdict(list)
+    failed: Dict[Key, int] = defaultdict(int)
+    for r in _downstream(records):
+        key = (r['task'], r['method'], r['fraction'])
+        if r['status'] != 'done':
+            failed[key] += 1
+            continue
+        for metric in spec.tasks[r['task']]['metrics']:
+            if metric in r.get('metrics', {}):
+                values[(key, metric)].append(r['metrics'][metric])
+    keys = {(r['task'], r['method'], r['fraction']) for r in _downstream(records)}
+    for key in keys:
+        table[key] = {}
+        for metric in spec.tasks[key[0]]['metrics']:
+            found = [v for v in values.get((key, metric), []) if not math.isnan(v)]
+            table[key][metric] = dict(
+                mean=statistics.fmean(found) if found else float('nan'),
+                std=statistics.stdev(found) if len(found) > 1 else 0.0,
+                n=len(found), failed=failed.get(key, 0))
+    return table
+
+
+def _format(cell: dict) -> str:
+    if cell['n'] == 0:
+        return f'failed ({cell["failed"]})' if cell['failed'] else '-'
+    text = f'{cell["mean"]:.4g} ± {cell["std"]:.2g} (n={cell["n"]})'
+    return text + (f', {cell["failed"]} failed' if cell['failed'] else '')
+
+
+def write_csv(records: List[Optional[dict]], spec, path: str) -> None:
+    with open(path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        for r in _downstream(records):
+            metrics = spec.tasks[r['task']]['metrics']
+            found = r.get('metrics', {})
+            names = list(metrics) + sorted(set(found) - set(metrics))
+            for metric in names:
+                writer.writerow(dict(
+                    cell=r['id'], method=r['method'], task=r['task'], fraction=r['fraction'],
+                    seed=r['seed'], metric=metric, value=found.get(metric, ''),
+                    status=r['status'], wall_s=r.get('wall_s', ''),
+                    config_sha256=r.get('config_sha256', ''),
+                    init_checkpoint_sha256=r.get('init_checkpoint_sha256') or '',
+                    tested_checkpoint_sha256=r.get('tested_checkpoint_sha256', ''),
+                    command=' ; '.join(' '.join(c) for c in r.get('commands', []))))
+
+
+def write_markdown(table: Dict[Key, Dict[str, dict]], records: List[Optional[dict]], spec,
+                   path: str) -> None:
+    methods = list(spec.methods)
+    lines = [f'# Benchmark: {spec.get("name", osp.basename(osp.dirname(path)))}', '']
+    if spec.get('description'):
+        lines += [spec.description, '']
+    seeds = ', '.join(str(s) for s in spec.seeds)
+    lines += [f'Mean ± standard deviation over seeds ({seeds}); n = finished seeds. '
+              'Every number traces back to a row of `results.csv` (command, config hash, '
+              'checkpoint sha256).', '']
+    for task_name, task in spec.tasks.items():
+        fractions = sorted(float(f) for f in task['configs'])
+        for metric in task['metrics']:
+            lines += [f'## {task_name}: {metric}', '',
+                      '| method | ' + ' | '.join(fraction_label(f) for f in fractions) + ' |',
+                      '| --- |' + ' --- |' * len(fractions)]
+            for method in methods:
+                cells = [_format(table[(task_name, method, f)][metric])
+                         if (task_name, method, f) in table else '-' for f in fractions]
+                lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
+            lines.append('')
+    pretrain = [r for r in records if r and r.get('kind') == 'pretrain']
+    if pretrain:
+        lines += ['## Pre-training runs', '', '| cell | status | wall s | checkpoint sha256 |',
+                  '| --- | --- | --- | --- |']
+        for r in pretrain:
+            lines.append(f'| {r["id"]} | {r["status"]} | {r.get("wall_s", "")} | '
+                         f'{(r.get("checkpoint_sha256") or "")[:12]} |')
+        lines.append('')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines))
+
+
+def write_plot(table: Dict[Key, Dict[str, dict]], spec, path: str) -> bool:
+    """Metric vs label fraction per method, one panel per task (its first metric)."""
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    tasks = list(spec.tasks.items())
+    fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.6), squeeze=False)
+    for ax, (task_name, task) in zip(axes[0], tasks):
+        metric = task['metrics'][0]
+        fractions = sorted(float(f) for f in task['configs'])
+        for method in spec.methods:
+            points = [(f, table[(task_name, method, f)][metric]) for f in fractions
+                      if (task_name, method, f) in table]
+            points = [(f, c) for f, c in points if c['n']]
+            if not points:
+                continue
+            xs = [100 * f for f, _ in points]
+            ax.errorbar(xs, [c['mean'] for _, c in points], yerr=[c['std'] for _, c in points],
+                        marker='o', capsize=3, label=method)
+        if len(fractions) > 1:
+            ax.set_xscale('log')
+        ax.set_xticks([100 * f for f in fractions])
+        ax.set_xticklabels([fraction_label(f) for f in fractions])
+        ax.minorticks_off()
+        ax.set_xlabel('labels used (%)')
+        ax.set_ylabel(metric)
+        ax.set_title(task_name)
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+        else:
+            ax.text(0.5, 0.5, 'no finished cell', ha='center', va='center',
+                    transform=ax.transAxes)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def write_reports(records: List[Optional[dict]], spec, work_dir: str) -> Dict[str, str]:
+    """Write the three reports into ``work_dir``; returns their paths."""
+    table = aggregate(records, spec)
+    paths = dict(csv=osp.join(work_dir, 'results.csv'), md=osp.join(work_dir, 'results.md'),
+                 png=osp.join(work_dir, 'results.png'))
+    write_csv(records, spec, paths['csv'])
+    write_markdown(table, records, spec, paths['md'])
+    if not write_plot(table, spec, paths['png']):
+        paths.pop('png')
+    return paths

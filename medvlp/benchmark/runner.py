@@ -1,0 +1,259 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""Run the cells of a benchmark spec, resumably, and record what ran."""
+import glob
+import hashlib
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional
+
+from mmengine.config import Config
+
+from medvlp.utils.checkpoint import file_sha256
+from .cells import Cell, load_spec, plan_cells
+from .report import write_reports
+
+RECORD = 'record.json'
+
+
+class CellError(RuntimeError):
+    """A tool of a cell failed; ``log_tail`` holds the end of its log."""
+
+    def __init__(self, message: str, log_tail: str = '') -> None:
+        super().__init__(message)
+        self.log_tail = log_tail
+
+
+def _now() -> str:
+    return time.strftime('%Y-%m-%dT%H:%M:%S%z')
+
+
+def config_sha256(config: str, cfg_options: List[str]) -> str:
+    """sha256 of the merged config text that the cell runs (file plus options)."""
+    from mmengine.config import DictAction
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        parsed = {}
+        for option in cfg_options:
+            key, _, value = option.partition('=')
+            parsed[key] = DictAction._parse_iterable(value)
+        cfg.merge_from_dict(parsed)
+    return hashlib.sha256(cfg.pretty_text.encode()).hexdigest()
+
+
+class BenchmarkRunner:
+    """Run a benchmark spec cell by cell; a finished cell is never run again.
+
+    Each cell works in ``<work_dir>/cells/<cell id>/`` and ends with a ``record.json``
+    (status, metrics, commands, config hash, checkpoint sha256, seed, wall time). A rerun
+    skips cells whose record says ``done`` and retries the others; a failing cell is
+    recorded as ``failed`` (with the end of its log) and the run goes on.
+
+    Args:
+        spec (str): Path of the spec config.
+        work_dir (str): Where cells, records and reports go.
+        root (str): Repository root (tools/ and relative config paths). Defaults to '.'.
+        python (str): Interpreter for the tools. Defaults to this one.
+        launcher (dict, optional): Overrides the spec's ``launcher``.
+        env (dict, optional): Extra environment for the tools.
+        log (callable): Where progress lines go. Defaults to ``print``.
+    """
+
+    def __init__(self, spec: str, work_dir: str, root: str = '.',
+                 python: str = sys.executable, launcher: Optional[dict] = None,
+                 env: Optional[Dict[str, str]] = None, log=print) -> None:
+        self.root = osp.abspath(root)
+        self.work_dir = osp.abspath(work_dir)
+        # absolute defaults for the variables specs use ({{$VAR:default}}), so the paths
+        # they build mean the same in the runner and in the tools
+        os.environ.setdefault('MEDVLP_SHARED_DATA',
+                              osp.join(osp.dirname(self.root), 'shared', 'data'))
+        os.environ.setdefault('MEDVLP_BENCHMARK_DATA', osp.join(self.work_dir, 'data'))
+        self.spec_path = spec
+        self.spec = load_spec(spec, self.root)
+        self.python = python
+        self.launcher = dict(launcher or self.spec.get('launcher') or dict(type='local'))
+        if self.launcher.get('type') not in ('local', 'dist', 'slurm'):
+            raise ValueError(f'launcher type must be local, dist or slurm, got '
+                             f'{self.launcher.get("type")!r}')
+        self.env = dict(os.environ, PYTHONPATH=self.root, **(env or {}))
+        self.log = log
+        self.cells = plan_cells(self.spec)
+
+    # ------------------------------------------------------------------ paths/records
+    def cell_dir(self, cell: Cell) -> str:
+        return osp.join(self.work_dir, 'cells', cell.id)
+
+    def record(self, cell: Cell) -> Optional[dict]:
+        path = osp.join(self.cell_dir(cell), RECORD)
+        if not osp.isfile(path):
+            return None
+        with open(path) as f:
+            return json.load(f)
+
+    def _write_record(self, cell: Cell, record: dict) -> None:
+        path = osp.join(self.cell_dir(cell), RECORD)
+        os.makedirs(osp.dirname(path), exist_ok=True)
+        with open(path + '.tmp', 'w') as f:
+            json.dump(record, f, indent=2, sort_keys=True)
+        os.replace(path + '.tmp', path)
+
+    # ------------------------------------------------------------------ commands
+    def _tool(self, name: str) -> str:
+        return osp.join(self.root, 'tools', name)
+
+    def train_command(self, config: str, work_dir: str, options: List[str],
+                      extra: List[str]) -> List[str]:
+        kind = self.launcher['type']
+        opts = (['--cfg-options'] + options) if options else []
+        if kind == 'local':
+            head = [self.python, self._tool('train.py'), config, '--work-dir', work_dir]
+        elif kind == 'dist':
+            head = ['bash', self._tool('dist_train.sh'), config,
+                    str(self.launcher.get('gpus', 8)), '--work-dir', work_dir]
+        else:
+            head = ['bash', self._tool('slurm_train.sh'), self.launcher['partition'],
+                    self.launcher.get('job_name', 'medvlp-bench'), config, work_dir]
+        return head + list(extra) + opts
+
+    def test_command(self, config: str, checkpoint: str, work_dir: str, out: str,
+                     options: List[str]) -> List[str]:
+        opts = (['--cfg-options'] + options) if options else []
+        tail = ['--work-dir', work_dir, '--out', out] + opts
+        if self.launcher['type'] == 'dist':
+            return ['bash', self._tool('dist_test.sh'), config, checkpoint,
+                    str(self.launcher.get('gpus', 8))] + tail
+        return [self.python, self._tool('test.py'), config, checkpoint] + tail
+
+    def _run(self, command: List[str], log_path: str) -> None:
+        env = dict(self.env, PYTHON=self.python)
+        if self.launcher['type'] == 'slurm':
+            env['GPUS'] = str(self.launcher.get('gpus', 8))
+        with open(log_path, 'a') as log:
+            log.write(f'$ {" ".join(command)}\n')
+            log.flush()
+            proc = subprocess.run(command, cwd=self.root, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            with open(log_path) as f:
+                lines = f.read().splitlines()
+            last = next((line for line in reversed(lines) if line.strip()), '')
+            tool = osp.basename(command[1]) if len(command) > 1 else command[0]
+            raise CellError(f'{tool} exited {proc.returncode}: {last.strip()[:300]}',
+                            '\n'.join(lines[-40:]))
+
+    # ------------------------------------------------------------------ cells
+    @staticmethod
+    def _produced_checkpoint(work_dir: str) -> str:
+        """The best checkpoint of a run when it kept one, else its last one."""
+        best = sorted(glob.glob(osp.join(work_dir, 'best_*.pth')), key=osp.getmtime)
+        if best:
+            return best[-1]
+        pointer = osp.join(work_dir, 'last_checkpoint')
+        if osp.isfile(pointer):
+            with open(pointer) as f:
+                path = f.read().strip()
+            if osp.isfile(path):
+                return path
+        raise RuntimeError(f'the run in {work_dir} left no checkpoint')
+
+    def _init_checkpoint(self, cell: Cell) -> Optional[str]:
+        method = cell.method
+        if method.checkpoint:
+            return osp.join(self.root, method.checkpoint)
+        if method.random_init:
+            return None
+        pre = self.record(Cell('pretrain', method, cell.seed))
+        if not pre or pre.get('status') != 'done':
+            raise RuntimeError(f'pre-training of {method.name} (seed {cell.seed}) did not '
+                               'finish')
+        return pre['checkpoint']
+
+    def run_cell(self, cell: Cell) -> dict:
+        work = self.cell_dir(cell)
+        os.makedirs(work, exist_ok=True)
+        log_path = osp.join(work, 'run.log')
+        config = osp.join(self.root, cell.config)
+        record = dict(id=cell.id, kind=cell.kind, method=cell.method.name, seed=cell.seed,
+                      task=cell.task.name if cell.task else None, fraction=cell.fraction,
+                      config=cell.config, commands=[], started_at=_now())
+        previous = self.record(cell)
+        record['attempts'] = (previous or {}).get('attempts', 0) + 1
+        start = time.time()
+        try:
+            options = [f'randomness.seed={cell.seed}']
+            if cell.kind == 'pretrain':
+                options += cell.method.cfg_options
+                record['config_sha256'] = config_sha256(config, options)
+                command = self.train_command(config, work, options, cell.method.train_args)
+                record['commands'].append(command)
+                self._run(command, log_path)
+                checkpoint = self._produced_checkpoint(work)
+                record.update(checkpoint=checkpoint, checkpoint_sha256=file_sha256(checkpoint))
+            else:
+                init = self._init_checkpoint(cell)
+                options += list(cell.task.cfg_options)
+                options.append(f'{cell.task.checkpoint_option}={init}' if init else
+                               cell.task.checkpoint_option.rsplit('.', 1)[0] + '=None')
+                record.update(init_checkpoint=init,
+                              init_checkpoint_sha256=file_sha256(init) if init else None,
+                              config_sha256=config_sha256(config, options))
+                train_dir = osp.join(work, 'train')
+                command = self.train_command(config, train_dir, options, [])
+                record['commands'].append(command)
+                self._run(command, log_path)
+                tested = self._produced_checkpoint(train_dir)
+                out = osp.join(work, 'metrics.json')
+                command = self.test_command(config, tested, osp.join(work, 'test'), out,
+                                            options)
+                record['commands'].append(command)
+                self._run(command, log_path)
+                with open(out) as f:
+                    metrics = json.load(f)
+                record.update(tested_checkpoint=tested,
+                              tested_checkpoint_sha256=file_sha256(tested),
+                              metrics={k: float(v) for k, v in metrics.items()
+                                       if isinstance(v, (int, float))})
+            record['status'] = 'done'
+        except Exception as e:  # a failing cell is recorded; the others go on
+            record.update(status='failed', error=str(e).splitlines()[0] if str(e) else
+                          type(e).__name__, log_tail=getattr(e, 'log_tail', ''))
+        record['wall_s'] = round(time.time() - start, 1)
+        record['finished_at'] = _now()
+        self._write_record(cell, record)
+        return record
+
+    def prepare(self) -> None:
+        """Run the spec's ``prepare`` commands (each once per invocation)."""
+        os.makedirs(self.work_dir, exist_ok=True)
+        for command in self.spec.get('prepare') or []:
+            command = [self.python if c == 'python' else str(c) for c in command]
+            self.log(f'benchmark: prepare: {" ".join(command)}')
+            self._run(command, osp.join(self.work_dir, 'prepare.log'))
+
+    def run(self) -> List[dict]:
+        """Run every cell that is not done yet; returns all records; writes the reports."""
+        self.prepare()
+        todo = [c for c in self.cells if (self.record(c) or {}).get('status') != 'done']
+        total, done_before = len(self.cells), len(self.cells) - len(todo)
+        self.log(f'benchmark: {total} cells, {done_before} already done, {len(todo)} to run '
+                 f'in {self.work_dir}')
+        spent = []
+        for i, cell in enumerate(todo, 1):
+            record = self.run_cell(cell)
+            spent.append(record['wall_s'])
+            left = len(todo) - i
+            eta = sum(spent) / len(spent) * left
+            status = record['status'] + ('' if record['status'] == 'done' else
+                                         ': ' + record['error'])
+            self.log(f'[{done_before + i}/{total}] {cell.id}: {status} in '
+                     f'{record["wall_s"]:.0f} s; ETA {eta / 60:.1f} min')
+        records = [self.record(c) for c in self.cells]
+        paths = write_reports(records, self.spec, self.work_dir)
+        failed = [r['id'] for r in records if r and r['status'] != 'done']
+        self.log(f'benchmark: results in {paths["md"]}' +
+                 (f'; {len(failed)} cells failed: {", ".join(failed)}' if failed else ''))
+        return records
