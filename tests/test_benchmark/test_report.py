@@ -75,3 +75,15 @@ def test_mean_std_over_seeds_failed_cells_and_reports(tmp_path):
     assert {r['status'] for r in rows if r['method'] == 'b' and r['seed'] == '1'} == {'failed'}
     assert all(r['command'].startswith('python tools/train.py') for r in rows)
     assert (tmp_path / 'results.png').stat().st_size > 10_000
+
+
+def test_shipped_specs_are_valid(repo_root):
+    specs = sorted((repo_root / 'configs/benchmarks/specs').glob('*.py'))
+    assert {p.stem for p in specs} >= {'quick_demo', 'mimic_published'}
+    for path in specs:
+        cells = plan_cells(load_spec(str(path), str(repo_root)))
+        assert cells, path
+    published = load_spec(str(repo_root / 'configs/benchmarks/specs/mimic_published.py'),
+                          str(repo_root))
+    downstream = [c for c in plan_cells(published) if c.kind == 'downstream']
+    assert len(downstream) == 4 * (3 + 3 + 3 + 2) * 3
