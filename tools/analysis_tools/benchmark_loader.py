@@ -1,0 +1,118 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""How fast the MIMIC-CXR training loader feeds a GPU: img/s per worker, cost per stage.
+
+    python tools/analysis_tools/benchmark_loader.py [--num-samples 200] [--workers 1 2]
+        [--size 256]
+
+The demo's real reports and images (demo/cxr), written as JPEGs pre-resized to ``--size``
+px on the short side (what ``prepare_mimic_cxr.py --resize`` leaves), go through the
+training pipeline of ``configs/_base_/datasets/mimic_cxr_report.py`` (LoadCXRImage,
+RandomResizedCrop 224, TokenizeReport with 128 tokens, PackImageReportInputs). Printed:
+
+* per stage, the mean microseconds per sample in one process (the text stage is the
+  per-sample text cost: the report's words, sentences and MeSH matches are read from the
+  annotation file, only tokenization runs here);
+* samples/s of the whole pipeline in one process (per core);
+* samples/s of a DataLoader with each ``--workers`` count, batches of 32, the config's
+  collate, and samples/s per worker.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import tempfile
+import time
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--num-samples', type=int, default=200)
+    parser.add_argument('--workers', type=int, nargs='+', default=[1, 2])
+    parser.add_argument('--size', type=int, default=256, help='short side of the JPEGs')
+    parser.add_argument('--batch-size', type=int, default=32)
+    parser.add_argument('--demo', default=osp.join(ROOT, 'demo', 'cxr'))
+    return parser.parse_args(argv)
+
+
+def write_preresized(demo: str, folder: str, size: int, num: int) -> str:
+    """JPEG copies of the demo images (short side ``size``) and an annotation file."""
+    from PIL import Image
+    with open(osp.join(demo, 'annotations.jsonl')) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    out = []
+    for i in range(num):
+        record = dict(records[i % len(records)])
+        img = Image.open(osp.join(demo, record['img_path'])).convert('L')
+        scale = size / min(img.size)
+        img = img.resize((round(img.width * scale), round(img.height * scale)),
+                         Image.BICUBIC)
+        name = f'{i:05d}.jpg'
+        img.save(osp.join(folder, name), quality=95)
+        record['img_path'] = name
+        out.append(record)
+    ann = osp.join(folder, 'annotations.jsonl')
+    with open(ann, 'w') as f:
+        f.writelines(json.dumps(r) + '\n' for r in out)
+    return ann
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import Runner
+
+    from medvlp.registry import DATASETS, TRANSFORMS
+    from medvlp.utils import register_all_modules
+    from medvlp.utils.sysinfo import machine_summary
+    register_all_modules(init_default_scope=False)
+    torch.set_num_threads(1)
+    cfg = Config.fromfile(osp.join(ROOT, 'configs/_base_/datasets/mimic_cxr_report.py'))
+    with tempfile.TemporaryDirectory() as folder, \
+            DefaultScope.overwrite_default_scope('medvlp'):
+        ann = write_preresized(args.demo, folder, args.size, args.num_samples)
+        dataset_cfg = dict(type='ImageReportDataset', data_root=folder, ann_file=ann,
+                           data_prefix=dict(img_path=''), pipeline=[])
+        dataset = DATASETS.build(dataset_cfg)
+        stages = [(t['type'], TRANSFORMS.build(t)) for t in cfg.train_pipeline]
+        spent = {name: 0.0 for name, _ in stages}
+        start_all = time.perf_counter()
+        for i in range(len(dataset)):
+            results = dataset.get_data_info(i)
+            for name, transform in stages:
+                start = time.perf_counter()
+                results = transform(results)
+                spent[name] += time.perf_counter() - start
+        in_process = len(dataset) / (time.perf_counter() - start_all)
+        rates = {}
+        for workers in args.workers:
+            loader_cfg = dict(cfg.train_dataloader, num_workers=workers,
+                              batch_size=args.batch_size,
+                              persistent_workers=False, pin_memory=False,
+                              dataset=dict(dataset_cfg, pipeline=cfg.train_pipeline))
+            loader = Runner.build_dataloader(loader_cfg, seed=0)
+            iterator = iter(loader)
+            next(iterator)  # workers started, first batch out (not timed)
+            start, count = time.perf_counter(), 0
+            for batch in iterator:
+                count += len(batch['data_samples'])
+            rates[workers] = count / (time.perf_counter() - start) if count else 0.
+    print(f'benchmark_loader: {args.num_samples} real demo reports, JPEGs with a '
+          f'{args.size} px short side, MIMIC training pipeline; {machine_summary()}')
+    print(f'{"stage":32s} {"us/sample":>10s}')
+    for name, seconds in spent.items():
+        print(f'{name:32s} {1e6 * seconds / len(dataset):10.0f}')
+    print(f'{"whole pipeline, one process":32s} {in_process:10.0f} samples/s')
+    for workers, rate in rates.items():
+        print(f'{f"DataLoader, {workers} worker(s)":32s} {rate:10.0f} samples/s '
+              f'({rate / max(workers, 1):.0f} per worker)')
+    return dict(stages=spent, in_process=in_process, loader=rates)
+
+
+if __name__ == '__main__':
+    main()
