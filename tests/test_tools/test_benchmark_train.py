@@ -14,6 +14,7 @@ def test_cpu_table_for_algorithms_and_mae(run_tool):
     lines = proc.stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith('benchmark_train:'))
     assert 'tiny size, 96 px ViT input, 10 words, batch 2, CPU' in lines[start]
+    assert lines[start - 1].startswith('machine: ') and 'torch' in lines[start - 1]
     header = lines[start + 1]
     for name in COLUMNS:
         assert name in header, name

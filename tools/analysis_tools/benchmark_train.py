@@ -38,6 +38,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from medvlp.registry import MODELS
 from medvlp.utils import register_all_modules
 from medvlp.utils.host_sync import HostSyncCounter
+from medvlp.utils.sysinfo import machine_summary
 from medvlp.utils.synthetic import mae_config_like, synthetic_image_report_batch
 
 CONFIGS = {
@@ -260,6 +261,7 @@ def main(argv=None):
                 results[name]['max_batch'] = find_max_batch(name, args, 30001)
     device = torch.cuda.get_device_name() if args.device.startswith('cuda') else 'CPU'
     img = next(iter(results.values()))['vit_px']
+    print(f'machine: {machine_summary()}')  # the figures below depend on it
     print(f'benchmark_train: {args.size} size, {img} px ViT input, {args.words} words, batch '
           f'{args.batch_size}, {device}, amp={"bf16" if args.amp else "off"}, '
           f'compile={args.compile}, channels_last={args.channels_last}, '
