@@ -157,3 +157,19 @@ def test_gzipped_csv_is_read(tmp_path, siim_folder):
         f.write((siim_folder['root'] / 'train-rle.csv').read_text())
     assert read_siim_rle_csv(str(gz)) == read_siim_rle_csv(
         str(siim_folder['root'] / 'train-rle.csv'))
+
+
+def test_resize_keeps_masks_binary(siim_folder, tmp_path):
+    out = tmp_path / 'out256'
+    summary = load_converter().main([
+        str(siim_folder['root'] / 'dicom-images-train'),
+        str(siim_folder['root'] / 'train-rle.csv'), str(out), '--size', '256'
+    ])
+    assert summary['size'] == 256 and not any('_pos' in n for n in summary['lists'])
+    image_id = siim_folder['positive'][0]
+    image = Image.open(out / 'images' / f'{image_id}.png')
+    mask = np.asarray(Image.open(out / 'masks' / f'{image_id}.png'))
+    assert image.size == (256, 256) and mask.shape == (256, 256)
+    assert set(np.unique(mask).tolist()) == {0, 1}
+    full = decode_image_rles(siim_folder['rows'][image_id])
+    assert abs(mask.sum() * 16 - full.sum()) < 0.1 * full.sum()

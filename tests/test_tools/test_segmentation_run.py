@@ -19,7 +19,7 @@ from medvlp.datasets.segmentation import LungMaskDataset
 pytestmark = pytest.mark.slow
 
 CONFIG = 'configs/benchmarks/segmentation/upernet_vit-tiny-p16_1xb8-120it_covid-lung-96px.py'
-TRAIN_ITERS = 80
+TRAIN_ITERS = 60
 SHOW_NUM = 5
 
 
