@@ -13,7 +13,7 @@ import csv
 import hashlib
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 import numpy as np
 from mmengine.logging import MMLogger

@@ -100,7 +100,7 @@ def test_images_and_masks(converted, siim_folder):
         decode_image_rles(siim_folder['rows'][multi]).sum()
 
 
-def test_skips_are_counted_and_named(converted, siim_folder, capsys):
+def test_skips_are_counted_and_named(converted, siim_folder):
     out, summary = converted
     assert summary['skipped'] == {'malformed RLE': 1, 'missing DICOM': 1}
     assert summary['skipped_images']['missing DICOM'] == [siim_folder['missing']]
