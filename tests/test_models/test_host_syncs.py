@@ -12,9 +12,16 @@ from mmengine.registry import DefaultScope
 
 from medvlp.utils.host_sync import HostSyncCounter
 
+MEDIM = 'configs/medim/medim_vit-tiny-p16_1xb16-30e_demo.py'
 CONFIGS = {
-    'mrm': 'configs/mrm/mrm_vit-tiny-p16_1xb16-30e_demo.py',
-    'joimternet': 'configs/joimternet/joimternet_vit-tiny-p16_1xb16-30e_demo.py',
+    'mrm': ('configs/mrm/mrm_vit-tiny-p16_1xb16-30e_demo.py', {}),
+    'joimternet': ('configs/joimternet/joimternet_vit-tiny-p16_1xb16-30e_demo.py', {}),
+    'medim-features': (MEDIM, {}),
+    'medim-inputs': (MEDIM, {
+        'mask_on': 'inputs',
+        'decoder': dict(type='mmpretrain.MAEPretrainDecoder', num_patches=36, patch_size=16,
+                        in_chans=3, embed_dim=96, decoder_embed_dim=64, decoder_depth=1,
+                        decoder_num_heads=2)}),
 }
 
 
@@ -29,9 +36,12 @@ def _step_syncs(model, batch):
 
 @pytest.mark.parametrize('name', sorted(CONFIGS))
 def test_training_step_has_no_host_sync(name, repo_root, tmp_path):
-    cfg, batch = demo_config_and_batch(repo_root / CONFIGS[name], tmp_path, batch_size=4)
-    model = build_model(cfg)
+    """After a first step (which runs the one-off consistency checks), none at all."""
+    config, overrides = CONFIGS[name]
+    cfg, batch = demo_config_and_batch(repo_root / config, tmp_path, batch_size=4)
+    model = build_model(cfg, **overrides)
     model.train()
+    _step_syncs(model, batch)
     counter = _step_syncs(model, batch)
     assert counter.count == 0, f'{name}: {counter.count} host syncs\n{counter.summary()}'
 

@@ -169,8 +169,19 @@ class MedIM(JoImTeRNet):
             patch = self.recon_head.patch_size
             grid = (inputs.size(-2) // patch, inputs.size(-1) // patch)
             return self.recon_head.patchify(self.decoder(patches, grid))
-        visible, ids_restore = encode_visible_patches(self.backbone, inputs, mask)
+        visible, ids_restore = encode_visible_patches(
+            self.backbone, inputs, mask, num_masked=self.static_masked_count(mask.size(1)))
         return self.decoder(visible, ids_restore)
+
+    def static_masked_count(self, num_patches: int) -> Optional[int]:
+        """Patches every mask hides, when all mask rules fix it (no host sync to count)."""
+        counts = set()
+        for generator in self.mask_generators.values():
+            rule = generator.mask_rule
+            if not getattr(rule, 'fixed_count', True) or not hasattr(rule, 'num_masked'):
+                return None
+            counts.add(rule.num_masked(num_patches))
+        return counts.pop() if len(counts) == 1 else None
 
     def loss(self, inputs: torch.Tensor, data_samples: List) -> Dict[str, torch.Tensor]:
         text = self._text_inputs(data_samples, inputs.device)

@@ -1,6 +1,7 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """MedIM's report-guided patch masking (knowledge-word and sentence driven)."""
 import logging
+import os
 from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
@@ -46,14 +47,16 @@ class ReportGuidedMaskGenerator(BaseModule):
     ``word_negated`` / ``word_uncertain`` flags that ``TokenizeReport`` packs.
 
     A sample without a keyword (``kwm``) or an eligible sentence (``sdm``) takes the
-    ``fallback``. Such samples are counted in :attr:`fallback_count` (cumulative) and
-    :attr:`last_fallback_count` (last call), and reported through mmengine's logger at
+    ``fallback``. Such samples are counted on the device, read as :attr:`fallback_count`
+    (cumulative) and :attr:`last_fallback_count` (last call), and reported through
+    mmengine's logger (one host sync) at
     most once every ``log_interval`` calls; a report covers every fallback since the
     previous one, so none goes unreported while the generator keeps being called.
 
-    Everything is vectorised over the batch, and all randomness (sentence choice, random
-    fallback map, the rule's noise, in that order) comes from the ``generator`` passed to
-    :meth:`forward`, so a seeded generator reproduces the mask.
+    Everything is vectorised over the batch, with static shapes (no host synchronisation
+    after the first call), and all randomness (sentence choice, ``[B, W]`` scores, one per
+    word slot; random fallback map; the rule's noise, in that order) comes from the
+    ``generator`` passed to :meth:`forward`, so a seeded generator reproduces the mask.
 
     Args:
         mode (str): ``'kwm'`` or ``'sdm'``. Defaults to ``'kwm'``.
@@ -120,12 +123,14 @@ class ReportGuidedMaskGenerator(BaseModule):
             mask_rule = MODELS.build(mask_rule)
         self.mask_rule = mask_rule
 
-        self.fallback_count = 0       # samples that took the fallback, all calls
-        self.last_fallback_count = 0  # ... in the last call
+        # fallback statistics live on the device and are read back (one host sync) at most
+        # once every log_interval calls, never in between
+        for name in ('_fallback_total', '_fallback_last', '_fallback_unreported'):
+            self.register_buffer(name, torch.zeros((), dtype=torch.long), persistent=False)
         self.num_calls = 0
         self.num_samples = 0
-        self._unreported = 0
-        self._last_report_call: Optional[int] = None
+        self._last_check_call: Optional[int] = None
+        self._checked_counts = False
         self._warned_missing = set()
 
     def extra_repr(self) -> str:
@@ -159,9 +164,15 @@ class ReportGuidedMaskGenerator(BaseModule):
                          generator: Optional[torch.Generator]
                          ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Choose one eligible sentence per sample; ``(selected words, sentence id)``."""
-        batch = word_sentence_ids.size(0)
-        num_sentences = max(int(word_sentence_ids.max()) + 1, 1) \
-            if word_sentence_ids.numel() else 1
+        batch, num_words = word_sentence_ids.shape
+        # every sentence has a word, so W sentence slots suffice: a static size, no sync on
+        # word_sentence_ids.max() (checked under MEDVLP_DEBUG=1)
+        num_sentences = max(num_words, 1)
+        if os.environ.get('MEDVLP_DEBUG') and word_sentence_ids.numel() and \
+                int(word_sentence_ids.max()) >= num_sentences:
+            raise ValueError(f'sentence ids up to {int(word_sentence_ids.max())} for '
+                             f'{num_words} word slots: a sentence without words?')
+        word_sentence_ids = word_sentence_ids.clamp(max=num_sentences - 1)
         words_per_sentence = torch.zeros(
             batch, num_sentences, dtype=torch.long, device=valid.device)
         words_per_sentence.scatter_add_(1, word_sentence_ids.clamp(min=0).long(),
@@ -253,24 +264,49 @@ class ReportGuidedMaskGenerator(BaseModule):
                              f'{missing} (fallback=\'error\')')
         return ReportPatchMap(patch_map, fallback, sentence)
 
+    @property
+    def fallback_count(self) -> int:
+        """Samples that took the fallback, over all calls (reads the device counter)."""
+        return int(self._fallback_total)
+
+    @property
+    def last_fallback_count(self) -> int:
+        """Samples that took the fallback in the last call (reads the device counter)."""
+        return int(self._fallback_last)
+
     def _count_fallbacks(self, fallback: torch.Tensor) -> None:
-        num = int(fallback.sum())
+        """Accumulate on the device; check and log at most once per ``log_interval``."""
+        num = fallback.sum()
+        self._fallback_last.copy_(num)
+        self._fallback_total += num
+        self._fallback_unreported += num
         self.num_calls += 1
         self.num_samples += fallback.numel()
-        self.last_fallback_count = num
-        self.fallback_count += num
-        self._unreported += num
-        due = self._last_report_call is None or \
-            self.num_calls - self._last_report_call >= self.log_interval
-        if self._unreported and due:
+        due = self._last_check_call is None or \
+            self.num_calls - self._last_check_call >= self.log_interval
+        if not due:
+            return
+        self._last_check_call = self.num_calls
+        unreported = int(self._fallback_unreported)  # the one host sync per interval
+        if unreported:
             what = 'no keyword' if self.mode == 'kwm' else 'no eligible sentence'
             print_log(f'ReportGuidedMaskGenerator(mode={self.mode!r}): '
-                      f'{self._unreported} sample(s) with {what} since the last report '
+                      f'{unreported} sample(s) with {what} since the last report '
                       f'used the {self.fallback!r} fallback; {self.fallback_count} of '
                       f'{self.num_samples} samples in {self.num_calls} calls so far',
                       logger='current', level=logging.WARNING)
-            self._unreported = 0
-            self._last_report_call = self.num_calls
+            self._fallback_unreported.zero_()
+
+    def _check_counts(self, mask: torch.Tensor) -> None:
+        """Every sample masks the same number of patches (first call, or MEDVLP_DEBUG=1)."""
+        if self._checked_counts and not os.environ.get('MEDVLP_DEBUG'):
+            return
+        counts = mask.sum(dim=1)
+        if mask.size(0) and bool((counts != counts[0]).any()):
+            raise ValueError(f'mask rule {type(self.mask_rule).__name__} masked different '
+                             f'numbers of patches per sample ({counts.tolist()}); a rule '
+                             'must mask the same number in every sample')
+        self._checked_counts = True
 
     @torch.no_grad()
     def forward(self,
@@ -313,9 +349,5 @@ class ReportGuidedMaskGenerator(BaseModule):
         mask = mask.bool()
         if not getattr(self.mask_rule, 'fixed_count', True):
             return (mask, info) if return_map else mask
-        counts = mask.sum(dim=1)
-        if mask.size(0) and bool((counts != counts[0]).any()):
-            raise ValueError(f'mask rule {type(self.mask_rule).__name__} masked different '
-                             f'numbers of patches per sample ({counts.tolist()}); a rule '
-                             'must mask the same number in every sample')
+        self._check_counts(mask)
         return (mask, info) if return_map else mask

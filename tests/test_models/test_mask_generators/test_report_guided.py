@@ -351,7 +351,7 @@ def test_vectorised_generator_equals_per_sample_reference(mode, use_negated):
     replay = _seeded(15)
     batch, num = attention.shape[0], attention.shape[2]
     if mode == 'sdm':
-        torch.rand(batch, int(sentence_ids.max()) + 1, generator=replay)
+        torch.rand(batch, sentence_ids.size(1), generator=replay)  # one per word slot
     fallback_map = torch.rand(batch, num, generator=replay)
     noise = rule.sample_noise(info.patch_map, generator=replay)
 
