@@ -1,5 +1,8 @@
 # Copyright (c) medvlp contributors. All rights reserved.
-"""Every config in configs/ parses, and every model in it builds."""
+"""Every config in configs/ parses, and every model in it builds.
+
+Benchmark specs (configs/benchmarks/specs/) are not runner configs; tests/test_benchmark/
+checks them."""
 from pathlib import Path
 
 import pytest
@@ -9,7 +12,9 @@ from mmengine.registry import DefaultScope
 from medvlp.utils import register_all_modules
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = sorted(p.relative_to(REPO_ROOT) for p in (REPO_ROOT / 'configs').rglob('*.py'))
+SPECS = REPO_ROOT / 'configs' / 'benchmarks' / 'specs'
+CONFIGS = sorted(p.relative_to(REPO_ROOT) for p in (REPO_ROOT / 'configs').rglob('*.py')
+                 if SPECS not in p.parents)
 FULL_SIZE = ('vit-b', 'vit-l')  # built in their own tests, shrunk
 
 
