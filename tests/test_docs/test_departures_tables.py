@@ -48,6 +48,10 @@ def test_medim_preset_options_match_the_table(repo_root):
         'mean = std = 127.5': model.data_preprocessor.mean == model.data_preprocessor.std
         == [127.5] * 3,
         'mask_temperature=0.1': model.mask_temperature == 0.1,
+        '`head.gamma3=1/0.07`, `sum_directions=True`, triplet weights 0': (
+            model.head.gamma3 == 1 / 0.07 and model.head.sum_directions
+            and model.head.loss_weights.global_triplet == model.head.loss_weights.local_triplet
+            == 0),
         "upsample_mode='nearest'": (model.decoder.upsample_mode, model.decoder.input_proj,
                                     model.decoder.channels) == ('nearest', False,
                                                                 [512, 256, 128, 64]),

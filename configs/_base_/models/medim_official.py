@@ -12,10 +12,18 @@
 # - masked features set to zero, MSE(tanh(decoder), image) over the whole image (5 and 5),
 #   on images normalised to [-1, 1] (mean = std = 127.5);
 # - the decoder convolves the raw patch features through 512/256/128/64 channels with
-#   nearest upsampling and a 3x3 output convolution.
-# The alignment losses stay the RegionWordAlignmentHead's (the official code uses MGCA's
-# losses; see docs/en/user_guides/medim.md, "Departures from the official code").
+#   nearest upsampling and a 3x3 output convolution;
+# - the global alignment is the official InfoNCE (cos / 0.07, directions summed) and the
+#   triplet terms are off; the local term stays the RegionWordAlignmentHead's (the official
+#   code uses MGCA's token alignment and prototype losses; see docs/en/user_guides/medim.md,
+#   "Departures from the official code").
 medim_official = dict(
+    # the official image-report InfoNCE: cos / 0.07, both directions summed; no triplets
+    head=dict(
+        gamma3=1 / 0.07,
+        sum_directions=True,
+        loss_weights=dict(global_ce=1.0, local_ce=1.0, global_triplet=0.0,
+                          local_triplet=0.0)),
     data_preprocessor=dict(
         type='mmpretrain.SelfSupDataPreprocessor', mean=[127.5, 127.5, 127.5],
         std=[127.5, 127.5, 127.5], to_rgb=True),

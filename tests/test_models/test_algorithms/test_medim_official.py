@@ -142,3 +142,17 @@ def test_medim_checkpoint_into_a_mismatching_vit_fails_clearly(official, tmp_pat
                               init_cfg=init_cfg)
     with pytest.raises(PretrainedMismatchError, match='shape'):
         narrower.init_weights()
+
+
+def test_official_global_alignment_is_infonce_at_0_07(official):
+    cfg, _ = official
+    head = build_model(cfg).head
+    torch.manual_seed(0)
+    img, txt = torch.randn(4, 64), torch.randn(4, 64)
+    regions, words = torch.randn(4, 36, 64), torch.randn(4, 5, 64)
+    losses = head.loss(img, regions, txt, words, torch.ones(4, 5, dtype=torch.bool))
+    assert set(losses) == {'loss_global_ce', 'loss_local_ce'}   # no triplet terms
+    logits = F.normalize(img, dim=-1) @ F.normalize(txt, dim=-1).t() / 0.07
+    target = torch.arange(4)
+    torch.testing.assert_close(losses['loss_global_ce'], F.cross_entropy(logits, target)
+                               + F.cross_entropy(logits.t(), target))
