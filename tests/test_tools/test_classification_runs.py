@@ -51,7 +51,7 @@ def covid_fold1(shared_data, run_tool, tmp_path_factory):
 def data_options(data):
     opts = []
     for loader, split in (('train', 'train'), ('val', 'val'), ('test', 'test')):
-        opts += [f'{loader}_dataloader.dataset.data_root={data["images"]}',
+        opts += [f'{loader}_dataloader.dataset.data_root={data["root"]}',  # images/ below
                  f'{loader}_dataloader.dataset.ann_file={data["lists"]}/{split}_list.txt']
     return opts
 
