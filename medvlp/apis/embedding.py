@@ -7,7 +7,6 @@ how far they are. Images go through the config's test pipeline (loading, resizin
 cropping), reports through the same :class:`~medvlp.text.ReportProcessor` and
 ``TokenizeReport`` transform as in training.
 """
-import math
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -236,8 +235,3 @@ class ReportEmbedder(_AlignmentInferencer):
             raise UserError('ReportEmbedder: nothing to embed')
         return dict(global_feat=torch.stack([p['global_feat'] for p in preds]))
 
-
-def num_patches(model) -> int:
-    """Patches per image of a ViT backbone (``R`` of ``patch_feats``)."""
-    grid = getattr(model.backbone, 'patch_resolution', None)
-    return int(math.prod(grid)) if grid else -1

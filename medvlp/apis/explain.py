@@ -17,7 +17,7 @@ from mmengine.dataset import default_collate
 from mmengine.registry import DefaultScope
 
 from medvlp.utils.cli import UserError
-from .embedding import ImageEmbedder, ReportEmbedder, _build
+from .embedding import ReportEmbedder, _build
 from .model import (dataset_cfg, init_model, load_inference_config, load_weights,
                     require_alignment_model)
 
@@ -117,7 +117,6 @@ class ImageReportExplainer:
             model = init_model(model, pretrained, device or 'cpu', cfg_options)
         require_alignment_model(model, 'the attention maps')
         self.model = model
-        self.images = ImageEmbedder(model)
         self.reports = ReportEmbedder(model, text_source=text_source)
         pipeline = dataset_cfg(model._config).get('pipeline', [])
         self.pipeline = _build(pipeline)

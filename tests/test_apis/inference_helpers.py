@@ -39,4 +39,5 @@ def short_joimternet_run(run_tool, tmp_path_factory):
     work = tmp_path_factory.mktemp('short_joimternet')
     run_tool('train.py', CONFIGS['joimternet'], '--work-dir', work, '--no-validate',
              '--cfg-options', *SHORT_RUN_OPTIONS)
-    return work / 'joimternet_vit-tiny-p16_1xb16-30e_demo.py', work / f'epoch_{SHORT_RUN_EPOCHS}.pth'
+    config = work / 'joimternet_vit-tiny-p16_1xb16-30e_demo.py'
+    return config, work / f'epoch_{SHORT_RUN_EPOCHS}.pth'

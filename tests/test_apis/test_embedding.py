@@ -1,7 +1,9 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """Image and report embeddings of real demo checkpoints; bad inputs fail in one line."""
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from medvlp.apis import ImageEmbedder, ReportEmbedder, init_model
 from medvlp.utils import UserError
@@ -24,8 +26,6 @@ def test_image_embeddings_shapes_and_determinism(medim_model, demo_records):
     # different X-rays get different embeddings
     assert (feats['global_feat'][0] - feats['global_feat'][1]).abs().max() > 1e-3
     # an in-memory array goes through the same resizing as a file
-    from PIL import Image
-    import numpy as np
     array = np.asarray(Image.open(paths[0]).convert('L'))
     from_array = embedder.embed([array])['global_feat'][0]
     assert torch.allclose(from_array, feats['global_feat'][0], atol=1e-4)

@@ -52,7 +52,8 @@ def test_medim_index_and_wrong_models(medim_model, demo_records, demo_pretrain_c
     index = retriever.build_index(reports=records, images=[r['img_path'] for r in records])
     loaded = RetrievalIndex.load(index.save(str(tmp_path / 'medim.index.pth')))
     hits = retriever.search(loaded, images=[records[0]['img_path']], topk=3)[0]
-    assert [h['rank'] for h in hits] == [1, 2, 3] and hits[0]['item'] == records[hits[0]['index']]['report']
+    assert [h['rank'] for h in hits] == [1, 2, 3]
+    assert hits[0]['item'] == records[hits[0]['index']]['report']
     image_hits = retriever.search(loaded, images=[records[2]['img_path']], target='image')[0]
     assert image_hits[0]['id'] == records[2]['img_path']  # an image is its own nearest image
 

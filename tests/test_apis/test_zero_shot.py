@@ -22,6 +22,8 @@ def test_shipped_prompt_sets_cover_the_benchmark_classes():
     for name, classes in expected.items():
         prompts = load_prompts(name, classes)  # every class, in the dataset's order
         assert list(prompts) == list(classes)
+        # the file lists them in that order too: the configs in configs/zero_shot/ rely on it
+        assert list(load_prompts(name)) == list(classes)
         assert all(p['positive'] and p['negative'] for p in prompts.values())
 
 
