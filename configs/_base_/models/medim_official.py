@@ -12,7 +12,7 @@
 # - masked features set to zero, MSE(tanh(decoder), image) over the whole image (5 and 5),
 #   on images normalised to [-1, 1] (mean = std = 127.5);
 # - the decoder convolves the raw patch features through 512/256/128/64 channels with
-#   nearest upsampling and a 3x3 output convolution;
+#   nearest upsampling and a 3x3 output convolution per mask (KWM, SDM);
 # - the global alignment is the official InfoNCE (cos / 0.07, directions summed) and the
 #   triplet terms are off; the local term stays the RegionWordAlignmentHead's (the official
 #   code uses MGCA's token alignment and prototype losses; see docs/en/user_guides/medim.md,
@@ -31,7 +31,7 @@ medim_official = dict(
     mask_fill='zero',
     mask_temperature=0.1,
     decoder=dict(channels=[512, 256, 128, 64], input_proj=False, upsample_mode='nearest',
-                 out_kernel_size=3),
+                 out_kernel_size=3, num_outputs=2),
     recon_head=dict(_delete_=True, type='ImageReconstructionHead', activation='tanh',
                     patch_size=16),
     kwm_generator=dict(

@@ -152,7 +152,7 @@ class MedIM(JoImTeRNet):
         return attention.detach()
 
     def reconstruct(self, inputs: torch.Tensor, tokens: torch.Tensor,
-                    mask: torch.Tensor) -> torch.Tensor:
+                    mask: torch.Tensor, branch: int = 0) -> torch.Tensor:
         """Predict the pixels of every patch, ``[B, L, patch_size**2 * 3]``.
 
         Args:
@@ -160,6 +160,8 @@ class MedIM(JoImTeRNet):
             tokens (torch.Tensor): ``[B, 1 + L, C]`` encoder output on the whole image
                 (used by ``mask_on='features'``).
             mask (torch.Tensor): ``[B, L]`` bool, True = masked.
+            branch (int): 0 for KWM, 1 for SDM; picks the decoder's output convolution
+                when it has one per mask (``SETRUpDecoder(num_outputs=2)``, official).
         """
         if self.mask_on == 'features':
             patches = tokens[:, 1:]
@@ -168,7 +170,8 @@ class MedIM(JoImTeRNet):
             patches = torch.where(mask[..., None], fill, patches)
             patch = self.recon_head.patch_size
             grid = (inputs.size(-2) // patch, inputs.size(-1) // patch)
-            return self.recon_head.patchify(self.decoder(patches, grid))
+            output = dict(output=branch) if getattr(self.decoder, 'num_outputs', 1) > 1 else {}
+            return self.recon_head.patchify(self.decoder(patches, grid, **output))
         visible, ids_restore = encode_visible_patches(
             self.backbone, inputs, mask, num_masked=self.static_masked_count(mask.size(1)))
         return self.decoder(visible, ids_restore)
@@ -193,8 +196,8 @@ class MedIM(JoImTeRNet):
         txt = self.encode_text(text)
         losses = self.alignment_losses(img, txt)
         attention = self.mask_attention(img, txt)
-        for name, mask in self.report_masks(attention, flags).items():
-            pred = self.reconstruct(inputs, tokens, mask)
+        for branch, (name, mask) in enumerate(self.report_masks(attention, flags).items()):
+            pred = self.reconstruct(inputs, tokens, mask, branch)
             losses[f'loss_{name}'] = self.loss_weights[name] * self.recon_head.loss(
                 pred, inputs, mask.to(pred.dtype))
         if self.mlm_head is not None:

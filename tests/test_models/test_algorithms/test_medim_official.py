@@ -37,6 +37,9 @@ def test_official_preset_trains_with_its_options(official):
     assert all(torch.isfinite(v) for v in losses.values())
     sum(losses.values()).backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.decoder.parameters())
+    # KWM and SDM restore through their own output convolution (official)
+    assert model.decoder.output.weight.grad.abs().sum() > 0
+    assert model.decoder.extra_outputs[0].weight.grad.abs().sum() > 0
 
 
 def test_zero_fill_and_whole_image_tanh_mse(official):

@@ -8,7 +8,7 @@ from torch import nn
 from medvlp.models.necks import SETRUpDecoder
 
 OFFICIAL = dict(channels=[512, 256, 128, 64], input_proj=False, upsample_mode='nearest',
-                out_kernel_size=3)
+                out_kernel_size=3, num_outputs=2)
 
 
 def test_default_and_official_layouts():
@@ -21,10 +21,19 @@ def test_default_and_official_layouts():
     assert isinstance(official.input_proj, nn.Identity)
     assert [stage[0].out_channels for stage in official.up_stages] == [512, 256, 128, 64]
     assert all(stage[3].mode == 'nearest' for stage in official.up_stages)
-    # convs 96->512->256->128->64 (3x3, no bias), BN, and a 3x3 64->3 output with bias
+    # convs 96->512->256->128->64 (3x3, no bias), BN, and two 3x3 64->3 outputs with bias
     expected = (9 * (96 * 512 + 512 * 256 + 256 * 128 + 128 * 64) + 2 * (512 + 256 + 128 + 64)
-                + 9 * 64 * 3 + 3)
-    assert sum(p.numel() for p in official.parameters()) == expected == 1_994_307
+                + 2 * (9 * 64 * 3 + 3))
+    assert sum(p.numel() for p in official.parameters()) == expected == 1_996_038
+    # one output per mask on shared stages; the default keeps its checkpoint keys
+    official.eval()
+    assert not torch.allclose(official(tokens, (6, 6), output=0),
+                              official(tokens, (6, 6), output=1))
+    assert 'extra_outputs.0.weight' in official.state_dict()
+    assert 'output.weight' in default.state_dict() and not any(
+        k.startswith('extra_outputs') for k in default.state_dict())
+    with pytest.raises(ValueError, match='out of range'):
+        default(tokens, (6, 6), output=1)
 
 
 def test_nearest_upsampling_repeats_pixels():
