@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from demo_pretrain import DEMO_PRETRAIN_CONFIGS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -76,24 +77,13 @@ def mimic_layout(shared_data, tmp_path_factory):
     return build_mimic_layout(tmp_path_factory.mktemp('mimic_layout'), shared_data)
 
 
-#: The demo pre-training configs whose checkpoints downstream tests start from.
-DEMO_PRETRAIN_CONFIGS = {
-    'medim': 'configs/medim/medim_vit-tiny-p16_1xb16-30e_demo.py',
-    'mrm': 'configs/mrm/mrm_vit-tiny-p16_1xb16-30e_demo.py',
-    'joimternet': 'configs/joimternet/joimternet_vit-tiny-p16_1xb16-30e_demo.py',
-}
-
-#: The image encoder those checkpoints hold under ``backbone.`` (mmpretrain ViT keys).
-DEMO_BACKBONE_ARCH = dict(embed_dims=96, num_layers=4, num_heads=3, feedforward_channels=192)
-DEMO_IMG_SIZE = 96
-
-
 @pytest.fixture(scope='session')
 def demo_pretrain_checkpoints(run_tool, tmp_path_factory):
     """Real pre-training checkpoints: one epoch of each demo config through tools/train.py.
 
     Returns a dict ``{'medim' | 'mrm' | 'joimternet': Path}``; the image encoder of each is
-    a ViT with :data:`DEMO_BACKBONE_ARCH` at :data:`DEMO_IMG_SIZE` px under ``backbone.``.
+    a ViT with ``demo_pretrain.DEMO_BACKBONE_ARCH`` at ``DEMO_IMG_SIZE`` px under
+    ``backbone.``.
     """
     root = tmp_path_factory.mktemp('demo_pretrain')
     found = {}

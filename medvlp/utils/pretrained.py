@@ -20,6 +20,7 @@ Tensors missing as a whole group (say a new ``ln2`` norm that the checkpoint nev
 allowed: downstream heads and necks are expected to be new. ``mismatch='warn'`` turns the
 errors into warnings.
 """
+import os.path as osp
 from collections import defaultdict
 from typing import Dict, Iterable, List, Optional
 
@@ -78,6 +79,12 @@ class CheckedPretrainedInit(PretrainedInit):
 
     def __call__(self, module: nn.Module) -> None:
         from mmengine.runner.checkpoint import _load_checkpoint
+        if '://' not in str(self.checkpoint) and not osp.isfile(
+                osp.expanduser(str(self.checkpoint))):
+            raise PretrainedMismatchError(
+                f'Pretrained: checkpoint "{self.checkpoint}" does not exist; give the '
+                'pre-training checkpoint, e.g. --cfg-options '
+                'model.backbone.init_cfg.checkpoint=PATH')
         where = f'{self.prefix} in model' if self.prefix else 'model'
         print_log(f'load {where} from: {self.checkpoint}', logger='current')
         checkpoint = _load_checkpoint(self.checkpoint, map_location=self.map_location)

@@ -2,7 +2,6 @@
 """The downstream classification recipes: composition, MRM's step/lr table, the frozen
 linear probe, layer-wise lr decay, and loading medvlp pre-training checkpoints."""
 import glob
-import importlib.util
 import os.path as osp
 import re
 
@@ -13,22 +12,12 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 from medvlp.registry import MODELS
+from demo_pretrain import DEMO_BACKBONE_ARCH, DEMO_IMG_SIZE
 from medvlp.utils.pretrained import PretrainedMismatchError
 
 ROOT = osp.join(osp.dirname(__file__), '..', '..')
 
 
-def _root_conftest():
-    """tests/conftest.py by path: ``from conftest import`` may find another conftest.py."""
-    spec = importlib.util.spec_from_file_location('_medvlp_root_conftest',
-                                                  osp.join(ROOT, 'tests', 'conftest.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_CONFTEST = _root_conftest()
-DEMO_BACKBONE_ARCH, DEMO_IMG_SIZE = _CONFTEST.DEMO_BACKBONE_ARCH, _CONFTEST.DEMO_IMG_SIZE
 RECIPES = osp.join(ROOT, 'configs', 'benchmarks', 'classification')
 #: MRM's fine-tuning table: (task, % labels) -> (warm-up steps, steps, lr)
 MRM_TABLE = {

@@ -1,7 +1,6 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """The segmentation recipes: they parse and build, demo pre-training checkpoints load into
 their backbone, a mismatching checkpoint fails clearly, and the PSAHead trap is avoided."""
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -11,21 +10,12 @@ from mmengine.registry import DefaultScope
 from mmengine.structures import PixelData
 
 from medvlp.utils import load_checkpoint_file, register_all_modules
+from demo_pretrain import DEMO_BACKBONE_ARCH
 from medvlp.utils.pretrained import PretrainedMismatchError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _root_conftest():
-    """tests/conftest.py by path (``from conftest import`` may find a sub-folder's)."""
-    spec = importlib.util.spec_from_file_location('_medvlp_root_conftest',
-                                                  REPO_ROOT / 'tests' / 'conftest.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-DEMO_BACKBONE_ARCH = _root_conftest().DEMO_BACKBONE_ARCH
 RECIPES = sorted((REPO_ROOT / 'configs/benchmarks/segmentation').glob('*.py'))
 TINY_UPERNET = ('configs/benchmarks/segmentation/'
                 'upernet_vit-tiny-p16_1xb8-120it_covid-lung-96px.py')

@@ -102,3 +102,8 @@ def test_mismatch_warn_loads_what_fits(tmp_path, logged):
     dst.init_weights()
     assert torch.equal(dst.layers[1].attn.qkv.weight, src.layers[1].attn.qkv.weight)
     assert any('groups the checkpoint does have' in m for m in logged)
+
+
+def test_missing_checkpoint_file_is_a_user_error_naming_the_option(tmp_path):
+    with pytest.raises(PretrainedMismatchError, match='does not exist.*init_cfg.checkpoint'):
+        _vit(tmp_path / 'placeholder.pth').init_weights()
