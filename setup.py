@@ -39,7 +39,8 @@ setup(
     python_requires='>=3.9',
     packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
     include_package_data=True,
-    package_data={'medvlp': ['text/resources/*', 'datasets/splits/*/*', '.mim/**/*']},
+    package_data={'medvlp': ['text/resources/*', 'datasets/splits/*', 'datasets/splits/*/*',
+                            'models/classifiers/prompts/*.json', '.mim/**/*']},
     install_requires=parse_requirements('runtime.txt'),
     extras_require={
         'all': parse_requirements('runtime.txt') + parse_requirements('mminstall.txt')
