@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from conftest import DEMO_PRETRAIN_CONFIGS as CONFIGS  # noqa: F401
+from demo_pretrain import DEMO_PRETRAIN_CONFIGS as CONFIGS  # noqa: F401
 
 
 @pytest.fixture(scope='session')

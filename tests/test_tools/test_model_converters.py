@@ -134,11 +134,7 @@ def test_unknown_keys_and_wrong_layouts_are_errors():
 @pytest.fixture
 def demo_sized_converted(tmp_path):
     """A timm ViT at the demo pre-training size, converted (final norm kept)."""
-    spec = importlib.util.spec_from_file_location('_medvlp_root_conftest',
-                                                  REPO_ROOT / 'tests' / 'conftest.py')
-    conftest = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(conftest)  # by path: ``from conftest import`` may find another
-    DEMO_BACKBONE_ARCH, DEMO_IMG_SIZE = conftest.DEMO_BACKBONE_ARCH, conftest.DEMO_IMG_SIZE
+    from demo_pretrain import DEMO_BACKBONE_ARCH, DEMO_IMG_SIZE
     torch.manual_seed(0)
     ref = TimmViT(img_size=DEMO_IMG_SIZE, patch_size=16, embed_dim=96,
                   depth=DEMO_BACKBONE_ARCH['num_layers'], num_heads=3, mlp_ratio=2.0)
