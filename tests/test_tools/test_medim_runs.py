@@ -70,7 +70,9 @@ def test_benchmark_prints_step_times_and_mask_share(run_tool):
     proc = run_tool('analysis_tools/benchmark_medim.py', '--config', DEMO, '--batch-size', 4,
                     '--iters', 1, '--words', 20)
     lines = proc.stdout.splitlines()
-    rows = {line[:28].strip(): line[28:].split() for line in lines[2:]}
+    header = next(i for i, line in enumerate(lines) if line.startswith('model '))
+    assert lines[0].startswith('machine: ')
+    rows = {line[:28].strip(): line[28:].split() for line in lines[header + 1:]}
     assert set(rows) == {'MedIM features', 'MedIM inputs', 'mmpretrain MAE (mask 0.5)'}
     for name in ('MedIM features', 'MedIM inputs'):
         step_ms, mask_ms, share = rows[name]

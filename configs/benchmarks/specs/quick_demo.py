@@ -29,7 +29,7 @@ methods = dict(
 covid_lists = f'{prepared}/covid_lists/covid1'
 covid_data = []
 for split in ('train', 'val', 'test'):
-    covid_data += [f'{split}_dataloader.dataset.data_root={shared}/covid-cxr/images',
+    covid_data += [f'{split}_dataloader.dataset.data_root={shared}/covid-cxr',  # images/
                    f'{split}_dataloader.dataset.ann_file={covid_lists}/{split}_list.txt']
 short = ['train_cfg.max_iters=4', 'train_cfg.val_interval=4']
 tasks = dict(

@@ -20,12 +20,16 @@ class MaskedLanguageModelingHead(BaseModule):
         loss_on (str): ``'masked'`` scores only the masked positions (default);
             ``'all'`` scores every position including unmasked and padding tokens, as
             MRM's official code did (kept for comparison).
-        max_predictions (int, optional): With ``loss_on='masked'``, project only this many
+        max_predictions (int, optional): With static selection, project only this many
             positions per sequence onto the vocabulary (the masked ones first, BERT's
             ``max_predictions_per_seq``); masked positions beyond it are not scored and
             are counted in :attr:`unscored_count`. None (default) projects every position
-            and weights the masked ones, which gives the same loss. Either way the shapes
-            are static, so the step needs no host synchronisation.
+            and weights the masked ones, which gives the same loss as the dynamic path.
+        select (str): How ``loss_on='masked'`` finds the masked positions: ``'dynamic'``
+            (boolean indexing: exact and cheapest, but the output size depends on the data,
+            so the host waits for the GPU once per step), ``'static'`` (the fixed-size
+            gather above: no host synchronisation), or ``'auto'`` (default: dynamic on the
+            CPU, where a sync costs nothing, static on accelerators).
         init_cfg (dict, optional): Initialisation config.
     """
 
@@ -34,6 +38,7 @@ class MaskedLanguageModelingHead(BaseModule):
                  vocab_size: int,
                  loss_on: str = 'masked',
                  max_predictions: Optional[int] = None,
+                 select: str = 'auto',
                  init_cfg: Optional[dict] = dict(type='TruncNormal', layer='Linear',
                                                  std=0.02)) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -41,8 +46,11 @@ class MaskedLanguageModelingHead(BaseModule):
             raise ValueError(f"loss_on must be 'masked' or 'all', got {loss_on!r}")
         if max_predictions is not None and max_predictions < 1:
             raise ValueError(f'max_predictions must be >= 1 or None, got {max_predictions}')
+        if select not in ('auto', 'static', 'dynamic'):
+            raise ValueError(f"select must be 'auto', 'static' or 'dynamic', got {select!r}")
         self.loss_on = loss_on
         self.max_predictions = max_predictions
+        self.select = select
         self.transform = nn.Sequential(
             nn.Linear(hidden_size, hidden_size), nn.GELU(), nn.LayerNorm(hidden_size))
         self.decoder = nn.Linear(hidden_size, vocab_size)
@@ -69,6 +77,13 @@ class MaskedLanguageModelingHead(BaseModule):
         if self.loss_on == 'all':
             logits = self(token_feats)
             return F.cross_entropy(logits.flatten(0, 1), target_ids.flatten())
+        static = self.select == 'static' or (self.select == 'auto' and
+                                             token_feats.device.type != 'cpu')
+        if not static:
+            logits = self(token_feats[masked])                      # [num_masked, vocab]
+            if logits.numel() == 0:
+                return logits.sum() * 0.
+            return F.cross_entropy(logits, target_ids[masked])
         weights = masked.to(token_feats.dtype)
         if self.max_predictions is not None and self.max_predictions < masked.size(1):
             # the masked positions first (in order), then the rest: a fixed-size gather
