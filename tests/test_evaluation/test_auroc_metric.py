@@ -108,3 +108,12 @@ def test_bad_targets_are_rejected():
         per_class_auroc(np.zeros((3, 1)), np.array([[0], [2], [1]]))
     with pytest.raises(ValueError, match='differ in shape'):
         per_class_auroc(np.zeros((3, 2)), np.zeros((3, 1)))
+
+
+def test_non_finite_scores_raise_naming_how_many():
+    rng = np.random.default_rng(0)
+    scores = rng.random((10, len(CLASSES)))
+    targets = rng.integers(0, 2, (10, len(CLASSES)))
+    scores[3, 1], scores[7, 0] = np.nan, np.inf
+    with pytest.raises(ValueError, match='2 of 10 samples have non-finite scores'):
+        evaluate(scores, targets)

@@ -124,6 +124,11 @@ class MultiLabelAUROC(BaseMetric):
         scores = torch.stack([r['pred_score'] for r in results]).numpy()
         targets = torch.stack([r['gt_score'] for r in results]).numpy().round().astype(int)
         names = self.class_names(scores.shape[1])
+        bad = ~np.isfinite(scores).all(axis=1)
+        if bad.any():  # a diverged model: no AUC to report, and no silent one either
+            raise ValueError(f'MultiLabelAUROC: {int(bad.sum())} of {len(scores)} samples have '
+                             'non-finite scores (NaN/inf); the model diverged or its '
+                             'checkpoint is broken')
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always', SingleValuedClassWarning)
             aucs = per_class_auroc(scores, targets, names)
