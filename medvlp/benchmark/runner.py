@@ -255,5 +255,5 @@ class BenchmarkRunner:
         paths = write_reports(records, self.spec, self.work_dir)
         failed = [r['id'] for r in records if r and r['status'] != 'done']
         self.log(f'benchmark: results in {paths["md"]}' +
-                 (f'; {len(failed)} cells failed: {", ".join(failed)}' if failed else ''))
+                 (f'; {len(failed)} cell(s) failed: {", ".join(failed)}' if failed else ''))
         return records

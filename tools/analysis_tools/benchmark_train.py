@@ -79,6 +79,9 @@ def parse_args(argv=None):
     parser.add_argument('--compile', action='store_true', help='torch.compile the loss')
     parser.add_argument('--channels-last', action='store_true',
                         help='images in channels-last memory format')
+    parser.add_argument('--mlm-select', choices=['auto', 'static', 'dynamic'], default='auto',
+                        help="MLM heads' masked-position selection (auto: dynamic on CPU, "
+                        'static, i.e. without host syncs, on accelerators)')
     parser.add_argument('--peak-tflops', type=float, default=None,
                         help='peak for MFU (default: known GPU peaks)')
     parser.add_argument('--find-max-batch', action='store_true',
@@ -144,6 +147,9 @@ class Stepper:
 
     def __init__(self, model, batch, args) -> None:
         self.device = args.device
+        if getattr(model, 'mlm_head', None) is not None and \
+                hasattr(model.mlm_head, 'select'):
+            model.mlm_head.select = args.mlm_select
         self.model = model.to(args.device).train()
         self.optim = torch.optim.AdamW(model.parameters(), lr=1e-4)
         self.data = model.data_preprocessor(batch, True)
