@@ -12,7 +12,6 @@ import sys
 import pytest
 from PIL import Image
 
-from inference_helpers import short_joimternet_run  # noqa: F401
 
 pytestmark = pytest.mark.slow
 

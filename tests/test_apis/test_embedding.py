@@ -8,7 +8,7 @@ from PIL import Image
 from medvlp.apis import ImageEmbedder, ReportEmbedder, init_model
 from medvlp.utils import UserError
 
-from inference_helpers import CONFIGS, demo_records, medim_model  # noqa: F401
+from demo_pretrain import DEMO_PRETRAIN_CONFIGS as CONFIGS
 
 EMBED_DIM, PATCHES = 64, (96 // 16)**2  # the demo necks' out_channels; 96 px, patch 16
 

@@ -3,8 +3,7 @@
 import pytest
 import torch
 
-from inference_helpers import (CONFIGS, demo_records, medim_model,  # noqa: F401
-                               short_joimternet_run)
+from demo_pretrain import DEMO_PRETRAIN_CONFIGS as CONFIGS
 from medvlp.apis import ImageReportRetriever, RetrievalIndex
 from medvlp.utils import UserError
 

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from inference_helpers import CONFIGS, demo_records, medim_model  # noqa: F401
+from demo_pretrain import DEMO_PRETRAIN_CONFIGS as CONFIGS
 from medvlp.apis import ZeroShotInferencer, init_model
 from medvlp.models.classifiers import SHIPPED_PROMPTS, load_prompts
 from medvlp.utils import UserError

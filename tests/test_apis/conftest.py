@@ -1,5 +1,9 @@
 # Copyright (c) medvlp contributors. All rights reserved.
-"""Fixtures shared by the inference API tests (import them into a test module)."""
+"""Fixtures shared by the inference API tests.
+
+They live in this conftest.py (not in a module the tests import) so that each session-scoped
+fixture, such as the 12-epoch JoImTeRNet run, is built once for all test modules.
+"""
 import json
 
 import pytest
@@ -31,6 +35,7 @@ SHORT_RUN_OPTIONS = (
     f'param_scheduler.1.T_max={SHORT_RUN_EPOCHS - 2}', f'param_scheduler.1.end={SHORT_RUN_EPOCHS}',
     f'default_hooks.checkpoint.interval={SHORT_RUN_EPOCHS}', 'train_dataloader.num_workers=0',
     'train_dataloader.persistent_workers=False')
+
 
 @pytest.fixture(scope='session')
 def short_joimternet_run(run_tool, tmp_path_factory):
