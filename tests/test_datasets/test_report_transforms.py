@@ -152,3 +152,70 @@ def test_batches_stack(text_module, collate):
     bad.set_field(torch.zeros(5, dtype=torch.long), 'input_ids')
     with pytest.raises(ValueError, match='max_length'):
         stack_data_sample_fields(list(batch['data_samples']) + [bad], keys=('input_ids', ))
+
+
+# ------------------------------------------- fast paths equal the plain ones on real text
+def _openi_records(text_module, shared_data, count=300):
+    import json
+    processor = text_module.ReportProcessor()
+    records = []
+    with open(shared_data / 'openi' / 'openi_reports.jsonl', encoding='utf-8') as f:
+        for line in f:
+            row = json.loads(line)
+            sections = {k: row.get(k) for k in ('findings', 'impression') if row.get(k)}
+            if sections:
+                record = dict(img_path=f'{len(records)}.png')
+                record.update(processor.process_sections(sections))
+                records.append(record)
+            if len(records) >= count:
+                break
+    return records
+
+
+class _ListOnlyTokenizer:
+    """The shipped tokenizer seen through ``encode_words`` only (lists, no arrays)."""
+
+    def __init__(self, tokenizer):
+        self.encode_words = tokenizer.encode_words
+
+
+@pytest.mark.parametrize('kwargs', [
+    dict(max_length=128), dict(max_length=12, max_words=6),
+    dict(max_length=40, drop_punctuation=True, use_negated=False, use_uncertain=False)])
+def test_tokenize_array_path_equals_list_path_on_openi(text_module, shared_data, kwargs):
+    """TokenizeReport's numpy path gives the arrays of the encode_words list path."""
+    records = _openi_records(text_module, shared_data)
+    fast = TokenizeReport(**kwargs)
+    plain = TokenizeReport(**kwargs)
+    plain._tokenizer = _ListOnlyTokenizer(fast.tokenizer)
+    for record in records:
+        a, b = fast(dict(record)), plain(dict(record))
+        for key in TEXT_KEYS + WORD_KEYS:
+            assert a[key].dtype == b[key].dtype == np.int64, key
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_encode_words_array_equals_encode_words_on_openi(text_module, shared_data):
+    records = _openi_records(text_module, shared_data, count=200)
+    tokenizer = text_module.WordPieceTokenizer()
+    for length in (2, 9, 64, 128):
+        for record in records:
+            lists = tokenizer.encode_words(record['words'], max_length=length)
+            arrays = tokenizer.encode_words_array(record['words'], max_length=length)
+            for key, value in lists.items():
+                assert arrays[key].tolist() == value, (length, key)
+
+
+def test_pack_shares_one_block_per_shape_and_keeps_values(text_module):
+    record = TokenizeReport(max_length=16, max_words=8)(toy_record())
+    expected = {key: record[key].copy() for key in TEXT_KEYS + WORD_KEYS}
+    sample = PackImageReportInputs()(record)['data_samples']
+    for key, value in expected.items():
+        tensor = sample.get(key)
+        assert tensor.dtype == torch.int64 and tensor.is_contiguous(), key
+        np.testing.assert_array_equal(tensor.numpy(), value, err_msg=key)
+    token_storages = {sample.get(k).untyped_storage().data_ptr() for k in TEXT_KEYS}
+    word_storages = {sample.get(k).untyped_storage().data_ptr() for k in WORD_KEYS}
+    assert len(token_storages) == 1 and len(word_storages) == 1
+    sample.input_ids[0] = -7  # rows of one block, not aliases of each other
+    assert sample.attention_mask[0] == expected['attention_mask'][0]

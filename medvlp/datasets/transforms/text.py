@@ -166,6 +166,19 @@ class TokenizeReport(BaseTransform):
         state['_tokenizer'] = None
         return state
 
+    def _encode(self, words: Sequence[str]) -> dict:
+        """``input_ids``, ``attention_mask`` and ``word_ids`` as int64 arrays.
+
+        Uses the tokenizer's array path (``encode_words_array``, no Python loop over the
+        words) when it has one, else its ``encode_words`` lists.
+        """
+        tokenizer = self.tokenizer
+        if hasattr(tokenizer, 'encode_words_array'):
+            return tokenizer.encode_words_array(words, max_length=self.max_length)
+        encoded = tokenizer.encode_words(list(words), max_length=self.max_length)
+        return {key: np.asarray(encoded[key], dtype=np.int64)
+                for key in ('input_ids', 'attention_mask', 'word_ids')}
+
     @staticmethod
     def _check_fields(results: dict) -> None:
         missing = [key for key in REQUIRED_TEXT_FIELDS if key not in results]
@@ -181,7 +194,7 @@ class TokenizeReport(BaseTransform):
     def transform(self, results: dict) -> dict:
         """Add the token and word arrays listed in the class docstring."""
         self._check_fields(results)
-        words: List[str] = list(results['words'])
+        words: Sequence[str] = results['words']
         word_sentences = np.asarray(results['sentence_ids'], dtype=np.int64)
         mesh = results.get('mesh') or []
         if len(word_sentences) != len(words):
@@ -196,8 +209,8 @@ class TokenizeReport(BaseTransform):
         word_negated = keyword_flags(len(words), mesh, field='negated')
         word_uncertain = keyword_flags(len(words), mesh, field='uncertain')
 
-        encoded = self.tokenizer.encode_words(words, max_length=self.max_length)
-        word_ids = np.asarray(encoded['word_ids'], dtype=np.int64)
+        encoded = self._encode(words)
+        word_ids = encoded['word_ids']
         is_word = word_ids >= 0
         safe_ids = np.where(is_word, word_ids, 0)
         if len(words):
@@ -207,8 +220,8 @@ class TokenizeReport(BaseTransform):
             keyword_mask = np.zeros_like(word_ids)
             token_sentences = np.full_like(word_ids, -1)
 
-        results['input_ids'] = np.asarray(encoded['input_ids'], dtype=np.int64)
-        results['attention_mask'] = np.asarray(encoded['attention_mask'], dtype=np.int64)
+        results['input_ids'] = encoded['input_ids']
+        results['attention_mask'] = encoded['attention_mask']
         results['word_ids'] = word_ids
         results['keyword_mask'] = keyword_mask.astype(np.int64)
         results['sentence_ids'] = token_sentences.astype(np.int64)
