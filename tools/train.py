@@ -4,6 +4,7 @@ import argparse
 import os.path as osp
 import sys
 
+import mmengine
 from mmengine.dist import get_rank
 from mmengine.runner import Runner
 
@@ -52,8 +53,14 @@ def parse_args(argv=None):
         help='also log scalars as TensorBoard events in <work_dir>/<time>/vis_data')
     parser.add_argument(
         '--mlflow', action='store_true', help='also log to MLflow (needs mlflow installed)')
+    parser.add_argument(
+        '--test-out', help="after training, run the config's test loop on the final "
+        'weights and write its metrics to this .json file (one process instead of '
+        'train.py + test.py, for recipes that test their last weights)')
     add_common_args(parser)
     args = parser.parse_args(argv)
+    if args.test_out and not args.test_out.endswith('.json'):
+        parser.error('--test-out must end with .json')
     set_local_rank(args.local_rank)
     return args
 
@@ -135,13 +142,22 @@ def main(argv=None):
         cfg = load_config(args.config, args.cfg_options)
         cfg = merge_args(cfg, args)
         check_config(cfg)
+        if args.test_out and not all(cfg.get(k) for k in ('test_dataloader', 'test_cfg',
+                                                          'test_evaluator')):
+            raise UserError(f'--test-out: {args.config} has no test_dataloader, test_cfg '
+                            'and test_evaluator to test with')
         setup_cpu_distributed(cfg, args.launcher)
         runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else \
             _build_custom_runner(cfg)
         check_train_batches(runner)
         runner.train()
+        metrics = runner.test() if args.test_out else None
     if get_rank() == 0:  # once per job, not once per process
         print(f'train.py: finished; checkpoints and logs in {osp.abspath(cfg.work_dir)}')
+        if metrics is not None:
+            mmengine.dump(metrics, args.test_out)
+            print(f'train.py: test metrics of the final weights written to '
+                  f'{osp.abspath(args.test_out)}')
 
 
 def _build_custom_runner(cfg):

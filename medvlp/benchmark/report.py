@@ -16,6 +16,15 @@ CSV_FIELDS = ['cell', 'method', 'task', 'fraction', 'seed', 'metric', 'value', '
 Key = Tuple[str, str, float]  # task, method, fraction
 
 
+def task_fractions(task) -> List[float]:
+    """The label fractions of a task (a test of the pre-trained model has one, 1.0)."""
+    return sorted(float(f) for f in (task.get('configs') or {1.0: None}))
+
+
+def _column(task, fraction: float) -> str:
+    return 'pre-trained model' if task.get('on_pretrained') else fraction_label(fraction)
+
+
 def _downstream(records: List[Optional[dict]]) -> List[dict]:
     return [r for r in records if r and r.get('kind') == 'downstream']
 
@@ -82,10 +91,10 @@ def write_markdown(table: Dict[Key, Dict[str, dict]], records: List[Optional[dic
               'Every number traces back to a row of `results.csv` (command, config hash, '
               'checkpoint sha256).', '']
     for task_name, task in spec.tasks.items():
-        fractions = sorted(float(f) for f in task['configs'])
+        fractions = task_fractions(task)
         for metric in task['metrics']:
             lines += [f'## {task_name}: {metric}', '',
-                      '| method | ' + ' | '.join(fraction_label(f) for f in fractions) + ' |',
+                      '| method | ' + ' | '.join(_column(task, f) for f in fractions) + ' |',
                       '| --- |' + ' --- |' * len(fractions)]
             for method in methods:
                 cells = [_format(table[(task_name, method, f)][metric])
@@ -116,7 +125,7 @@ def write_plot(table: Dict[Key, Dict[str, dict]], spec, path: str) -> bool:
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.6), squeeze=False)
     for ax, (task_name, task) in zip(axes[0], tasks):
         metric = task['metrics'][0]
-        fractions = sorted(float(f) for f in task['configs'])
+        fractions = task_fractions(task)
         for method in spec.methods:
             points = [(f, table[(task_name, method, f)][metric]) for f in fractions
                       if (task_name, method, f) in table]

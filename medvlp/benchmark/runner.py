@@ -7,13 +7,15 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import threading
 import time
 from typing import Dict, List, Optional
 
 from mmengine.config import Config
 
 from medvlp.utils.checkpoint import file_sha256
-from .cells import Cell, load_spec, plan_cells
+from .forked import preload, run_forked
+from .cells import Cell, apply_quick, load_spec, plan_cells, read_config
 from .report import write_reports
 
 RECORD = 'record.json'
@@ -34,7 +36,7 @@ def _now() -> str:
 def config_sha256(config: str, cfg_options: List[str]) -> str:
     """sha256 of the merged config text that the cell runs (file plus options)."""
     from mmengine.config import DictAction
-    cfg = Config.fromfile(config)
+    cfg = read_config(config)
     if cfg_options:
         parsed = {}
         for option in cfg_options:
@@ -59,12 +61,21 @@ class BenchmarkRunner:
         python (str): Interpreter for the tools. Defaults to this one.
         launcher (dict, optional): Overrides the spec's ``launcher``.
         env (dict, optional): Extra environment for the tools.
+        quick (bool): Run the spec's ``quick`` settings (fewer seeds, shorter runs).
+            Defaults to False.
+        jobs (int): Cells run at once (local launcher); each tool then gets
+            ``cpu_count // jobs`` threads unless ``OMP_NUM_THREADS`` is set. Defaults to 1.
+        fork (bool): Start the local tools as forked children of this process, which
+            imports the stack once (:mod:`medvlp.benchmark.forked`), instead of new
+            interpreters: the same commands without seconds of imports per cell. Ignored
+            by the dist and slurm launchers. Defaults to False.
         log (callable): Where progress lines go. Defaults to ``print``.
     """
 
     def __init__(self, spec: str, work_dir: str, root: str = '.',
                  python: str = sys.executable, launcher: Optional[dict] = None,
-                 env: Optional[Dict[str, str]] = None, log=print) -> None:
+                 env: Optional[Dict[str, str]] = None, quick: bool = False, jobs: int = 1,
+                 fork: bool = False, log=print) -> None:
         self.root = osp.abspath(root)
         self.work_dir = osp.abspath(work_dir)
         # absolute defaults for the variables specs use ({{$VAR:default}}), so the paths
@@ -74,13 +85,26 @@ class BenchmarkRunner:
         os.environ.setdefault('MEDVLP_BENCHMARK_DATA', osp.join(self.work_dir, 'data'))
         self.spec_path = spec
         self.spec = load_spec(spec, self.root)
+        if quick:
+            self.spec = apply_quick(self.spec)
         self.python = python
         self.launcher = dict(launcher or self.spec.get('launcher') or dict(type='local'))
         if self.launcher.get('type') not in ('local', 'dist', 'slurm'):
             raise ValueError(f'launcher type must be local, dist or slurm, got '
                              f'{self.launcher.get("type")!r}')
+        if jobs < 1:
+            raise ValueError(f'jobs must be >= 1, got {jobs}')
+        if jobs > 1 and self.launcher['type'] != 'local':
+            raise ValueError('jobs > 1 runs several local cells at once; the dist and slurm '
+                             'launchers run one cell at a time on all their GPUs')
+        self.jobs = jobs
+        self.fork = fork and self.launcher['type'] == 'local' and hasattr(os, 'fork')
         self.env = dict(os.environ, PYTHONPATH=self.root, **(env or {}))
+        if jobs > 1 and 'OMP_NUM_THREADS' not in self.env:
+            threads = str(max(1, (os.cpu_count() or 1) // jobs))
+            self.env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
         self.log = log
+        self._log_lock = threading.Lock()
         self.cells = plan_cells(self.spec)
 
     # ------------------------------------------------------------------ paths/records
@@ -135,14 +159,17 @@ class BenchmarkRunner:
         with open(log_path, 'a') as log:
             log.write(f'$ {" ".join(command)}\n')
             log.flush()
-            proc = subprocess.run(command, cwd=self.root, env=env, stdout=log,
-                                  stderr=subprocess.STDOUT)
-        if proc.returncode != 0:
+            if self.fork and command[0] == self.python:
+                returncode = run_forked(command, self.root, env, log_path)
+            else:
+                returncode = subprocess.run(command, cwd=self.root, env=env, stdout=log,
+                                            stderr=subprocess.STDOUT).returncode
+        if returncode != 0:
             with open(log_path) as f:
                 lines = f.read().splitlines()
             last = next((line for line in reversed(lines) if line.strip()), '')
             tool = osp.basename(command[1]) if len(command) > 1 else command[0]
-            raise CellError(f'{tool} exited {proc.returncode}: {last.strip()[:300]}',
+            raise CellError(f'{tool} exited {returncode}: {last.strip()[:300]}',
                             '\n'.join(lines[-40:]))
 
     # ------------------------------------------------------------------ cells
@@ -172,6 +199,12 @@ class BenchmarkRunner:
                                'finish')
         return pre['checkpoint']
 
+    @staticmethod
+    def _read_metrics(path: str) -> Dict[str, float]:
+        with open(path) as f:
+            metrics = json.load(f)
+        return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+
     def run_cell(self, cell: Cell) -> dict:
         work = self.cell_dir(cell)
         os.makedirs(work, exist_ok=True)
@@ -179,7 +212,8 @@ class BenchmarkRunner:
         config = osp.join(self.root, cell.config)
         record = dict(id=cell.id, kind=cell.kind, method=cell.method.name, seed=cell.seed,
                       task=cell.task.name if cell.task else None, fraction=cell.fraction,
-                      config=cell.config, commands=[], started_at=_now())
+                      config=cell.config, commands=[], started_at=_now(),
+                      threads=self.env.get('OMP_NUM_THREADS'))
         previous = self.record(cell)
         record['attempts'] = (previous or {}).get('attempts', 0) + 1
         start = time.time()
@@ -193,6 +227,17 @@ class BenchmarkRunner:
                 self._run(command, log_path)
                 checkpoint = self._produced_checkpoint(work)
                 record.update(checkpoint=checkpoint, checkpoint_sha256=file_sha256(checkpoint))
+            elif cell.task.on_pretrained:
+                init = self._init_checkpoint(cell)
+                options += cell.method.cfg_options + list(cell.task.cfg_options)
+                record.update(init_checkpoint=init, init_checkpoint_sha256=file_sha256(init),
+                              config_sha256=config_sha256(config, options),
+                              tested_checkpoint=init, tested_checkpoint_sha256=file_sha256(init))
+                out = osp.join(work, 'metrics.json')
+                command = self.test_command(config, init, osp.join(work, 'test'), out, options)
+                record['commands'].append(command)
+                self._run(command, log_path)
+                record['metrics'] = self._read_metrics(out)
             else:
                 init = self._init_checkpoint(cell)
                 options += list(cell.task.cfg_options)
@@ -202,21 +247,20 @@ class BenchmarkRunner:
                               init_checkpoint_sha256=file_sha256(init) if init else None,
                               config_sha256=config_sha256(config, options))
                 train_dir = osp.join(work, 'train')
-                command = self.train_command(config, train_dir, options, [])
+                out = osp.join(work, 'metrics.json')
+                extra = ['--test-out', out] if cell.task.test_in_train else []
+                command = self.train_command(config, train_dir, options, extra)
                 record['commands'].append(command)
                 self._run(command, log_path)
                 tested = self._produced_checkpoint(train_dir)
-                out = osp.join(work, 'metrics.json')
-                command = self.test_command(config, tested, osp.join(work, 'test'), out,
-                                            options)
-                record['commands'].append(command)
-                self._run(command, log_path)
-                with open(out) as f:
-                    metrics = json.load(f)
+                if not cell.task.test_in_train:
+                    command = self.test_command(config, tested, osp.join(work, 'test'), out,
+                                                options)
+                    record['commands'].append(command)
+                    self._run(command, log_path)
                 record.update(tested_checkpoint=tested,
                               tested_checkpoint_sha256=file_sha256(tested),
-                              metrics={k: float(v) for k, v in metrics.items()
-                                       if isinstance(v, (int, float))})
+                              metrics=self._read_metrics(out))
             record['status'] = 'done'
         except Exception as e:  # a failing cell is recorded; the others go on
             record.update(status='failed', error=str(e).splitlines()[0] if str(e) else
@@ -234,26 +278,71 @@ class BenchmarkRunner:
             self.log(f'benchmark: prepare: {" ".join(command)}')
             self._run(command, osp.join(self.work_dir, 'prepare.log'))
 
+    def _say(self, line: str) -> None:
+        with self._log_lock:
+            self.log(line)
+
     def run(self) -> List[dict]:
-        """Run every cell that is not done yet; returns all records; writes the reports."""
+        """Run every cell that is not done yet; returns all records; writes the reports.
+
+        With ``jobs > 1`` up to ``jobs`` cells run at once: each free slot takes the first
+        cell of the plan that can start (pre-training cells come first; a downstream cell
+        can start once its method's pre-training cell of that seed has ended).
+        """
+        if self.fork:
+            preload()
         self.prepare()
         todo = [c for c in self.cells if (self.record(c) or {}).get('status') != 'done']
         total, done_before = len(self.cells), len(self.cells) - len(todo)
-        self.log(f'benchmark: {total} cells, {done_before} already done, {len(todo)} to run '
-                 f'in {self.work_dir}')
-        spent = []
-        for i, cell in enumerate(todo, 1):
-            record = self.run_cell(cell)
-            spent.append(record['wall_s'])
-            left = len(todo) - i
-            eta = sum(spent) / len(spent) * left
-            status = record['status'] + ('' if record['status'] == 'done' else
-                                         ': ' + record['error'])
-            self.log(f'[{done_before + i}/{total}] {cell.id}: {status} in '
-                     f'{record["wall_s"]:.0f} s; ETA {eta / 60:.1f} min')
+        self._say(f'benchmark: {total} cells, {done_before} already done, {len(todo)} to run '
+                  f'in {self.work_dir}' + (f', {self.jobs} at a time' if self.jobs > 1 else ''))
+        spent: List[float] = []
+        pending = list(todo)  # pre-training cells come first in the plan
+        finished = {c.id for c in self.cells if c.kind == 'pretrain' and c not in todo}
+        cond = threading.Condition()
+        start = time.time()
+
+        def ready(cell: Cell) -> bool:
+            return (cell.kind == 'pretrain' or not cell.method.pretrains
+                    or Cell('pretrain', cell.method, cell.seed).id in finished)
+
+        def worker() -> None:
+            while True:
+                with cond:
+                    cell = None
+                    while pending:
+                        cell = next((c for c in pending if ready(c)), None)
+                        if cell is not None:
+                            pending.remove(cell)
+                            break
+                        cond.wait()  # a pre-training cell that others need is running
+                    if cell is None:
+                        return
+                record = self.run_cell(cell)
+                with cond:
+                    if cell.kind == 'pretrain':
+                        finished.add(cell.id)  # done or failed: its cells may go on
+                    spent.append(record['wall_s'])
+                    left = len(todo) - len(spent)
+                    eta = sum(spent) / len(spent) * left / self.jobs
+                    status = record['status'] + ('' if record['status'] == 'done' else
+                                                 ': ' + record['error'])
+                    with self._log_lock:
+                        self.log(f'[{done_before + len(spent)}/{total}] {cell.id}: {status} '
+                                 f'in {record["wall_s"]:.0f} s; '
+                                 f'{(time.time() - start) / 60:.1f} min elapsed, '
+                                 f'ETA {eta / 60:.1f} min')
+                    cond.notify_all()
+
+        threads = [threading.Thread(target=worker, name=f'benchmark-{i}', daemon=True)
+                   for i in range(min(self.jobs, max(1, len(todo))))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
         records = [self.record(c) for c in self.cells]
         paths = write_reports(records, self.spec, self.work_dir)
         failed = [r['id'] for r in records if r and r['status'] != 'done']
-        self.log(f'benchmark: results in {paths["md"]}' +
-                 (f'; {len(failed)} cell(s) failed: {", ".join(failed)}' if failed else ''))
+        self._say(f'benchmark: results in {paths["md"]}' +
+                  (f'; {len(failed)} cell(s) failed: {", ".join(failed)}' if failed else ''))
         return records
