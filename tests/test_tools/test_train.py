@@ -1,10 +1,16 @@
 # Copyright (c) medvlp contributors. All rights reserved.
-"""End-to-end runs of tools/train.py and tools/dist_train.sh on the embedded demo data."""
+"""End-to-end runs of tools/train.py and tools/dist_train.sh on the embedded demo data.
+
+The first training and one bad input run as processes of their own (``run_tool``); the rest
+call the tools' ``main`` in this process (``call_tool``, tests/tool_calls.py), which skips a
+subprocess's 5-10 s of imports and gives the same exit status and output.
+"""
 import json
 
 import pytest
 
 from medvlp.utils import load_checkpoint_file
+from tool_calls import call_tool
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +45,7 @@ def test_train_saves_checkpoint(trained):
 
 
 @pytest.mark.parametrize('how', ['auto', 'path'])
-def test_resume_restores_iteration_and_optimizer(trained, tmp_path, run_tool, how):
+def test_resume_restores_iteration_and_optimizer(trained, tmp_path, how):
     work_dir = tmp_path / 'resumed'
     if how == 'auto':  # resume from the latest checkpoint of a work dir
         import shutil
@@ -47,8 +53,8 @@ def test_resume_restores_iteration_and_optimizer(trained, tmp_path, run_tool, ho
         resume = ['--resume']
     else:
         resume = ['--resume', str(trained / 'epoch_2.pth')]
-    proc = run_tool('train.py', DEMO_CONFIG, '--work-dir', work_dir, *resume,
-                    '--cfg-options', 'train_cfg.max_epochs=3', *FAST)
+    proc = call_tool('train.py', DEMO_CONFIG, '--work-dir', work_dir, *resume,
+                     '--cfg-options', 'train_cfg.max_epochs=3', *FAST)
     assert 'resumed epoch: 2, iter: 26' in proc.stdout + proc.stderr
     ckpt = load_checkpoint_file(str(work_dir / 'epoch_3.pth'))
     assert ckpt['meta']['iter'] == 3 * ITERS_PER_EPOCH
@@ -80,26 +86,35 @@ def test_dist_train_two_cpu_processes(tmp_path, run_tool):
     ([DEMO_CONFIG, '--cfg-options', 'model.head.norm_pixel=True'],
      'wrong key in config: MAEPretrainHead takes no argument "norm_pixel"'),
 ])
-def test_bad_input_gives_one_line_error(tmp_path, run_tool, args, message):
-    proc = run_tool('train.py', *args, '--work-dir', tmp_path, check=False)
+def test_bad_input_gives_one_line_error(tmp_path, args, message):
+    proc = call_tool('train.py', *args, '--work-dir', tmp_path, check=False)
     assert proc.returncode == 2
     assert f'train.py: error: {message}' in proc.stderr
     assert 'Traceback' not in proc.stderr
 
 
+def test_bad_input_ends_the_process_with_status_2(tmp_path, run_tool):
+    """The same one line from a process of its own, as a shell or CI job sees it."""
+    proc = run_tool('train.py', 'configs/demo/no_such_config.py', '--work-dir', tmp_path,
+                    check=False)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        'train.py: error: config file "configs/demo/no_such_config.py" does not exist']
+
+
 @pytest.mark.skipif(__import__('torch').cuda.is_available(), reason='checks the CPU message')
-def test_amp_without_gpu_is_refused(tmp_path, run_tool):
-    proc = run_tool('train.py', DEMO_CONFIG, '--amp', '--work-dir', tmp_path, check=False)
+def test_amp_without_gpu_is_refused(tmp_path):
+    proc = call_tool('train.py', DEMO_CONFIG, '--amp', '--work-dir', tmp_path, check=False)
     assert proc.returncode == 2
     assert 'train.py: error: --amp needs a CUDA GPU; this machine has none' in proc.stderr
 
 
-def test_test_tool_explains_configs_without_test_loop(trained, run_tool):
+def test_test_tool_explains_configs_without_test_loop(trained):
     """Pre-training configs have no test set: test.py says so instead of crashing."""
-    proc = run_tool('test.py', DEMO_CONFIG, trained / 'epoch_2.pth', check=False)
+    proc = call_tool('test.py', DEMO_CONFIG, trained / 'epoch_2.pth', check=False)
     assert proc.returncode == 2
     assert 'test.py: error: the config has no test_dataloader' in proc.stderr
-    missing = run_tool('test.py', DEMO_CONFIG, trained / 'epoch_99.pth', check=False)
+    missing = call_tool('test.py', DEMO_CONFIG, trained / 'epoch_99.pth', check=False)
     assert missing.returncode == 2
     assert 'does not exist' in missing.stderr and 'Traceback' not in missing.stderr
 
