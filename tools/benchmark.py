@@ -65,7 +65,10 @@ def main(argv=None):
         launcher = dict(type=args.launcher, gpus=args.gpus, partition=args.partition)
     with report_user_errors('benchmark.py'):
         runner = BenchmarkRunner(spec, work_dir, root=ROOT, launcher=launcher,
-                                 quick=args.quick, jobs=args.jobs, fork=not args.no_fork)
+                                 quick=args.quick, jobs=args.jobs, fork=not args.no_fork,
+                                 command=' '.join(['python', 'tools/benchmark.py'] +
+                                                  list(sys.argv[1:] if argv is None
+                                                       else argv)))
         records = runner.run()
     return records
 

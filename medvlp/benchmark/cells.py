@@ -116,9 +116,9 @@ def _as_list(value, what: str) -> List[str]:
 
 
 @contextlib.contextmanager
-def quiet_config_parsing():
-    """Hide mmengine's INFO line for every ``{{$VAR}}`` a config substitutes (the runner
-    parses each config several times; the tools still log it once per run)."""
+def quiet_info():
+    """Hide mmengine's INFO lines inside the block (the runner parses each config several
+    times, each ``{{$VAR}}`` logged; initialising a model logs every tensor)."""
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel(logging.WARNING)
@@ -129,8 +129,8 @@ def quiet_config_parsing():
 
 
 def read_config(path: str) -> Config:
-    """``Config.fromfile`` without the INFO lines of :func:`quiet_config_parsing`."""
-    with quiet_config_parsing():
+    """``Config.fromfile`` without the INFO lines of :func:`quiet_info`."""
+    with quiet_info():
         return Config.fromfile(path)
 
 

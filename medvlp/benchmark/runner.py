@@ -33,6 +33,17 @@ def _now() -> str:
     return time.strftime('%Y-%m-%dT%H:%M:%S%z')
 
 
+def code_version(root: str) -> str:
+    """``git describe --always --dirty`` of the repository the tools run from (``-dirty``:
+    uncommitted changes were present), or ``'unknown'`` outside a git checkout."""
+    try:
+        out = subprocess.run(['git', 'describe', '--always', '--dirty', '--abbrev=12'],
+                             cwd=root, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return 'unknown'
+    return out.stdout.strip() if out.returncode == 0 and out.stdout.strip() else 'unknown'
+
+
 def config_sha256(config: str, cfg_options: List[str]) -> str:
     """sha256 of the merged config text that the cell runs (file plus options)."""
     from mmengine.config import DictAction
@@ -69,13 +80,15 @@ class BenchmarkRunner:
             imports the stack once (:mod:`medvlp.benchmark.forked`), instead of new
             interpreters: the same commands without seconds of imports per cell. Ignored
             by the dist and slurm launchers. Defaults to False.
+        command (str, optional): The command line that started the run, for
+            ``runs.jsonl``.
         log (callable): Where progress lines go. Defaults to ``print``.
     """
 
     def __init__(self, spec: str, work_dir: str, root: str = '.',
                  python: str = sys.executable, launcher: Optional[dict] = None,
                  env: Optional[Dict[str, str]] = None, quick: bool = False, jobs: int = 1,
-                 fork: bool = False, log=print) -> None:
+                 fork: bool = False, command: Optional[str] = None, log=print) -> None:
         self.root = osp.abspath(root)
         self.work_dir = osp.abspath(work_dir)
         # absolute defaults for the variables specs use ({{$VAR:default}}), so the paths
@@ -98,6 +111,7 @@ class BenchmarkRunner:
             raise ValueError('jobs > 1 runs several local cells at once; the dist and slurm '
                              'launchers run one cell at a time on all their GPUs')
         self.jobs = jobs
+        self.command = command
         self.fork = fork and self.launcher['type'] == 'local' and hasattr(os, 'fork')
         self.env = dict(os.environ, PYTHONPATH=self.root, **(env or {}))
         if jobs > 1 and 'OMP_NUM_THREADS' not in self.env:
@@ -106,6 +120,7 @@ class BenchmarkRunner:
         self.log = log
         self._log_lock = threading.Lock()
         self.cells = plan_cells(self.spec)
+        self.code = code_version(self.root)
 
     # ------------------------------------------------------------------ paths/records
     def cell_dir(self, cell: Cell) -> str:
@@ -213,7 +228,7 @@ class BenchmarkRunner:
         record = dict(id=cell.id, kind=cell.kind, method=cell.method.name, seed=cell.seed,
                       task=cell.task.name if cell.task else None, fraction=cell.fraction,
                       config=cell.config, commands=[], started_at=_now(),
-                      threads=self.env.get('OMP_NUM_THREADS'))
+                      threads=self.env.get('OMP_NUM_THREADS'), code=self.code)
         previous = self.record(cell)
         record['attempts'] = (previous or {}).get('attempts', 0) + 1
         start = time.time()
@@ -278,6 +293,19 @@ class BenchmarkRunner:
             self.log(f'benchmark: prepare: {" ".join(command)}')
             self._run(command, osp.join(self.work_dir, 'prepare.log'))
 
+    def _log_invocation(self, start: float, cells_run: int) -> None:
+        """Append this invocation to ``runs.jsonl`` (what ran, when, on what, how long)."""
+        from medvlp.utils.sysinfo import cpu_model
+        usable = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') \
+            else os.cpu_count()
+        entry = dict(started_at=time.strftime('%Y-%m-%dT%H:%M:%S%z', time.localtime(start)),
+                     finished_at=_now(), wall_s=round(time.time() - start, 1),
+                     cells_run=cells_run, jobs=self.jobs, fork=self.fork, code=self.code,
+                     machine=f'{cpu_model()}, {usable} CPUs usable', command=self.command,
+                     launcher=self.launcher['type'])
+        with open(osp.join(self.work_dir, 'runs.jsonl'), 'a') as f:
+            f.write(json.dumps(entry, sort_keys=True) + '\n')
+
     def _say(self, line: str) -> None:
         with self._log_lock:
             self.log(line)
@@ -340,6 +368,7 @@ class BenchmarkRunner:
             thread.start()
         for thread in threads:
             thread.join()
+        self._log_invocation(start, len(todo))
         records = [self.record(c) for c in self.cells]
         paths = write_reports(records, self.spec, self.work_dir)
         failed = [r['id'] for r in records if r and r['status'] != 'done']

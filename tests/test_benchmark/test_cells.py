@@ -1,6 +1,7 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """Spec features of the benchmark runner: task method lists, tests of the pre-trained
 model, quick settings, and the order in which parallel cells start (no training here)."""
+import json
 import os
 import threading
 import time
@@ -100,6 +101,10 @@ def test_parallel_cells_wait_for_their_pretraining(tmp_path, repo_root, monkeypa
         running += 1 if kind == 'start' else -1
         most = max(most, running)
     assert most == 2
+    runs = [json.loads(line) for line in
+            (tmp_path / 'work' / 'runs.jsonl').read_text().splitlines()]
+    assert len(runs) == 1 and runs[0]['cells_run'] == len(runner.cells)
+    assert runs[0]['jobs'] == 2 and runs[0]['code'] and runs[0]['wall_s'] > 0
     # random-init cells did not wait for all pre-training to end
     first_random = order[('start', 'cls/random/100pct/seed0')]
     assert first_random < order[('end', 'pretrain/b/seed1')]
