@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from demo_pretrain import DEMO_PRETRAIN_CONFIGS
+from demo_pretrain import DemoCheckpoints, DemoRuns, JoImTeRNetRun
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,20 +78,27 @@ def mimic_layout(shared_data, tmp_path_factory):
 
 
 @pytest.fixture(scope='session')
-def demo_pretrain_checkpoints(run_tool, tmp_path_factory):
-    """Real pre-training checkpoints: one epoch of each demo config through tools/train.py.
+def demo_runs(tmp_path_factory) -> DemoRuns:
+    """The session's shared demo pre-training runs (tests/demo_pretrain.py), trained lazily."""
+    return DemoRuns(tmp_path_factory.mktemp('demo_pretrain'))
 
-    Returns a dict ``{'medim' | 'mrm' | 'joimternet': Path}``; the image encoder of each is
-    a ViT with ``demo_pretrain.DEMO_BACKBONE_ARCH`` at ``DEMO_IMG_SIZE`` px under
-    ``backbone.``.
+
+@pytest.fixture(scope='session')
+def demo_pretrain_checkpoints(demo_runs) -> DemoCheckpoints:
+    """Real pre-training checkpoints through tools/train.py's ``main``, one per demo config.
+
+    A mapping ``{'medim' | 'mrm' | 'joimternet': Path}`` that trains each run when its key is
+    first read: one epoch for MedIM and MRM, and for JoImTeRNet the shared
+    ``joimternet_demo_run``. The image encoder of each is a ViT with
+    ``demo_pretrain.DEMO_BACKBONE_ARCH`` at ``DEMO_IMG_SIZE`` px under ``backbone.``.
     """
-    root = tmp_path_factory.mktemp('demo_pretrain')
-    found = {}
-    for name, config in DEMO_PRETRAIN_CONFIGS.items():
-        work = root / name
-        run_tool('train.py', config, '--work-dir', work, '--no-validate', '--cfg-options',
-                 'train_cfg.max_epochs=1', 'default_hooks.checkpoint.interval=1',
-                 'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False')
-        found[name] = work / 'epoch_1.pth'
-        assert found[name].is_file(), f'{config} wrote no epoch_1.pth in {work}'
-    return found
+    return DemoCheckpoints(demo_runs)
+
+
+@pytest.fixture(scope='session')
+def joimternet_demo_run(demo_runs) -> JoImTeRNetRun:
+    """(work_dir, config, checkpoint) of the JoImTeRNet demo config trained for
+    ``demo_pretrain.JOIMTERNET_DEMO_EPOCHS`` epochs: it learns to pair the demo's images and
+    reports (in-sample retrieval well above chance). Read-only for tests, but for new
+    sub-folders."""
+    return demo_runs.joimternet()

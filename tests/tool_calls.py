@@ -9,10 +9,12 @@ calls :func:`call_tool` instead of the ``run_tool`` fixture: the same arguments 
 
 What a separate process would give for free is restored by hand: the working directory is
 the repository root, ``sys.argv[0]`` is the tool's path (argparse names the program after
-it), the environment is ``OMP_NUM_THREADS=1`` plus ``env`` and is put back afterwards, and
-an uncaught exception becomes a printed traceback with exit status 1. mmengine names a run
-after the second it started in, and two runners of one name in one process share their
-logger and visualizer; a call therefore starts in a later second than the last one ended in.
+it), the environment is that of ``run_tool`` (``OMP_NUM_THREADS=1`` plus ``env``) and torch
+runs on one thread, as there, both put back afterwards (benchmark tools set their own thread
+count), and an uncaught exception becomes a printed traceback with exit status 1. mmengine
+names a run after the second it started in, and two runners of one name in one process share
+their logger and visualizer; a call therefore starts in a later second than the last one
+ended in.
 """
 import contextlib
 import importlib.util
@@ -25,6 +27,8 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 from typing import Dict, Optional, Union
+
+import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _modules: Dict[Path, ModuleType] = {}
@@ -70,11 +74,13 @@ def call_tool(name: Union[str, Path], *args, env: Optional[Dict[str, str]] = Non
     module = load_tool(name)
     argv = [str(a) for a in args]
     saved_env, saved_argv, saved_cwd = dict(os.environ), sys.argv, os.getcwd()
+    saved_threads = torch.get_num_threads()
     stdout, stderr = io.StringIO(), io.StringIO()
     _wait_for_a_new_second()
     try:
         os.environ.update(OMP_NUM_THREADS='1', **(env or {}))
         os.chdir(REPO_ROOT)
+        torch.set_num_threads(1)
         sys.argv = [module.__file__] + argv
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             try:
@@ -96,6 +102,7 @@ def call_tool(name: Union[str, Path], *args, env: Optional[Dict[str, str]] = Non
         os.environ.update(saved_env)
         sys.argv = saved_argv
         os.chdir(saved_cwd)
+        torch.set_num_threads(saved_threads)
     proc = subprocess.CompletedProcess(['tools/' + str(name)] + argv, code,
                                        stdout.getvalue(), stderr.getvalue())
     if check and code != 0:

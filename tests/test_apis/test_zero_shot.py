@@ -9,6 +9,7 @@ from demo_pretrain import DEMO_PRETRAIN_CONFIGS as CONFIGS
 from medvlp.apis import ZeroShotInferencer, init_model
 from medvlp.models.classifiers import SHIPPED_PROMPTS, load_prompts
 from medvlp.utils import UserError
+from tool_calls import call_tool
 
 ZERO_SHOT_CONFIG = 'configs/zero_shot/zeroshot_joimternet_vit-tiny-p16_demo-covid.py'
 
@@ -59,16 +60,16 @@ def test_inferencer_scores_images(medim_model, demo_records):
 
 
 @pytest.mark.slow
-def test_tools_test_evaluates_zero_shot_auc(run_tool, repo_root, demo_pretrain_checkpoints,
-                                            demo_records, tmp_path):
+def test_tools_test_evaluates_zero_shot_auc(repo_root, demo_pretrain_checkpoints, demo_records,
+                                            tmp_path):
     """tools/test.py gives the AUROC of the covid-cxr COVID-19 labels, the same number as
     scikit-learn on the inferencer's scores; an MRM checkpoint or a prompt file with an
-    unknown class is a one-line error."""
+    unknown class is a one-line error. test.py runs in this process (tests/tool_calls.py)."""
     from sklearn.metrics import roc_auc_score
     ckpt = demo_pretrain_checkpoints['joimternet']
     out = tmp_path / 'metrics.json'
-    proc = run_tool('test.py', ZERO_SHOT_CONFIG, ckpt, '--work-dir', tmp_path / 'work',
-                    '--out', out)
+    proc = call_tool('test.py', ZERO_SHOT_CONFIG, ckpt, '--work-dir', tmp_path / 'work',
+                     '--out', out)
     assert 'COVID-19' in proc.stdout + proc.stderr  # the per-class table
     metrics = json.loads(out.read_text())
 
@@ -84,11 +85,11 @@ def test_tools_test_evaluates_zero_shot_auc(run_tool, repo_root, demo_pretrain_c
     bad = tmp_path / 'prompts.json'
     bad.write_text(json.dumps({'classes': {'Covid': {'positive': ['covid'],
                                                      'negative': ['no covid']}}}))
-    proc = run_tool('test.py', ZERO_SHOT_CONFIG, ckpt, '--work-dir', tmp_path / 'bad',
-                    '--cfg-options', f'model.prompts={bad}', check=False)
+    proc = call_tool('test.py', ZERO_SHOT_CONFIG, ckpt, '--work-dir', tmp_path / 'bad',
+                     '--cfg-options', f'model.prompts={bad}', check=False)
     assert proc.returncode == 2
     assert "unknown class(es) ['Covid']" in proc.stderr.strip().splitlines()[-1]
-    proc = run_tool('test.py', ZERO_SHOT_CONFIG, demo_pretrain_checkpoints['mrm'],
-                    '--work-dir', tmp_path / 'mrm', check=False)
+    proc = call_tool('test.py', ZERO_SHOT_CONFIG, demo_pretrain_checkpoints['mrm'],
+                     '--work-dir', tmp_path / 'mrm', check=False)
     assert proc.returncode == 2
     assert 'does not fit ZeroShotClassifier' in proc.stderr.strip().splitlines()[-1]
