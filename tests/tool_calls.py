@@ -14,7 +14,7 @@ runs on one thread, as there, both put back afterwards (benchmark tools set thei
 count), and an uncaught exception becomes a printed traceback with exit status 1. mmengine
 names a run after the second it started in, and two runners of one name in one process share
 their logger and visualizer; a call therefore starts in a later second than the last one
-ended in.
+ended in, and it starts with a logger of its own, as a new process would.
 """
 import contextlib
 import importlib.util
@@ -29,10 +29,12 @@ from types import ModuleType
 from typing import Dict, Optional, Union
 
 import torch
+from mmengine.logging import MMLogger
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _modules: Dict[Path, ModuleType] = {}
 _last_end = [0.0]
+_calls = [0]
 
 
 def load_tool(name: Union[str, Path]) -> ModuleType:
@@ -53,6 +55,14 @@ def _wait_for_a_new_second() -> None:
     two runners get the same name (see the module docstring)."""
     if int(time.time()) == int(_last_end[0]):
         time.sleep(1.0 - time.time() % 1.0 + 0.01)
+
+
+def _fresh_current_logger() -> None:
+    """Make a new MMLogger, writing to the (redirected) ``sys.stdout``, mmengine's current
+    one: what a tool logs with ``logger='current'`` before it builds its runner would
+    otherwise go to the stream of the last call's runner."""
+    _calls[0] += 1
+    MMLogger.get_instance(f'medvlp_tool_call_{_calls[0]}', logger_name='mmengine')
 
 
 def call_tool(name: Union[str, Path], *args, env: Optional[Dict[str, str]] = None,
@@ -83,6 +93,7 @@ def call_tool(name: Union[str, Path], *args, env: Optional[Dict[str, str]] = Non
         torch.set_num_threads(1)
         sys.argv = [module.__file__] + argv
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            _fresh_current_logger()
             try:
                 result = module.main(argv)
                 code = result if isinstance(result, int) and not isinstance(result, bool) \

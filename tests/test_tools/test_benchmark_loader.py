@@ -4,12 +4,14 @@ import re
 
 import pytest
 
+from tool_calls import call_tool
+
 pytestmark = pytest.mark.slow
 
 
-def test_loader_benchmark_table(run_tool):
-    proc = run_tool('analysis_tools/benchmark_loader.py', '--num-samples', 12,
-                    '--workers', 0, 1, '--size', 128, '--batch-size', 2)
+def test_loader_benchmark_table():
+    proc = call_tool('analysis_tools/benchmark_loader.py', '--num-samples', 12,
+                     '--workers', 0, 1, '--size', 128, '--batch-size', 2)
     out = proc.stdout
     assert '12 real demo reports, JPEGs with a 128 px short side' in out
     stages = dict(re.findall(r'^(LoadCXRImage|mmpretrain\.RandomResizedCrop|TokenizeReport|'

@@ -3,6 +3,7 @@
 import pytest
 
 from medvlp.utils.sysinfo import cpu_model, machine_summary
+from tool_calls import call_tool
 
 
 def test_machine_summary_names_the_cpu_and_threads():
@@ -12,8 +13,8 @@ def test_machine_summary_names_the_cpu_and_threads():
 
 
 @pytest.mark.slow
-def test_mask_generator_benchmark_prints_the_machine_first(run_tool):
-    proc = run_tool('analysis_tools/benchmark_mask_generator.py', '--batch', 2, '--words', 8,
-                    '--patches', 16, '--warmup', 0, '--repeats', 1, '--calls', 1)
+def test_mask_generator_benchmark_prints_the_machine_first():
+    proc = call_tool('analysis_tools/benchmark_mask_generator.py', '--batch', 2, '--words', 8,
+                     '--patches', 16, '--warmup', 0, '--repeats', 1, '--calls', 1)
     first = proc.stdout.splitlines()[0]
     assert first.startswith(f'machine: {cpu_model()}, ') and 'torch' in first

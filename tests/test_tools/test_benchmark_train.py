@@ -2,15 +2,17 @@
 """tools/analysis_tools/benchmark_train.py prints its table (shape, not speeds)."""
 import pytest
 
+from tool_calls import call_tool
+
 pytestmark = pytest.mark.slow
 COLUMNS = ['model', 'step ms', 'img/s', 'GFLOP/img', 'vs MAE', 'MFU', 'syncs', 'peak MiB',
            'max batch']
 
 
-def test_cpu_table_for_algorithms_and_mae(run_tool):
-    proc = run_tool('analysis_tools/benchmark_train.py', '--models', 'mrm', 'joimternet',
-                    'mae', '--batch-size', 2, '--iters', 1, '--warmup', 0, '--words', 10,
-                    '--peak-tflops', 1.0, '--mlm-select', 'static')
+def test_cpu_table_for_algorithms_and_mae():
+    proc = call_tool('analysis_tools/benchmark_train.py', '--models', 'mrm', 'joimternet',
+                     'mae', '--batch-size', 2, '--iters', 1, '--warmup', 0, '--words', 10,
+                     '--peak-tflops', 1.0, '--mlm-select', 'static')
     lines = proc.stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith('benchmark_train:'))
     assert 'tiny size, 96 px ViT input, 10 words, batch 2, CPU' in lines[start]
@@ -30,6 +32,6 @@ def test_cpu_table_for_algorithms_and_mae(run_tool):
     assert float(rows['mrm'][2]) > float(rows['mae'][2])
 
 
-def test_unknown_model_is_a_usage_error(run_tool):
-    proc = run_tool('analysis_tools/benchmark_train.py', '--models', 'clip', check=False)
+def test_unknown_model_is_a_usage_error():
+    proc = call_tool('analysis_tools/benchmark_train.py', '--models', 'clip', check=False)
     assert proc.returncode == 2 and "unknown models ['clip']" in proc.stderr

@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from medvlp.utils import load_checkpoint_file
+from tool_calls import call_tool
 
 pytestmark = pytest.mark.slow
 CONFIGS = 'configs/benchmarks/classification/covid'
@@ -61,14 +62,16 @@ def losses(work_dir):
     return [json.loads(line)['loss'] for line in lines if '"loss"' in line]
 
 
-def train_then_test(run_tool, config, checkpoint, data, work_dir, *extra):
-    run_tool('train.py', config, '--work-dir', work_dir, '--cfg-options',
-             f'model.backbone.init_cfg.checkpoint={checkpoint}', *data_options(data),
-             'default_hooks.logger.interval=1', 'log_processor.window_size=1', *extra)
+def train_then_test(config, checkpoint, data, work_dir, *extra):
+    """train.py then test.py on its best-val checkpoint, both in this process
+    (tests/tool_calls.py); returns the checkpoint and test.py's output."""
+    call_tool('train.py', config, '--work-dir', work_dir, '--cfg-options',
+              f'model.backbone.init_cfg.checkpoint={checkpoint}', *data_options(data),
+              'default_hooks.logger.interval=1', 'log_processor.window_size=1', *extra)
     best = sorted(work_dir.glob('best_cls_auc_iter_*.pth'))
     assert len(best) == 1, list(work_dir.iterdir())
-    proc = run_tool('test.py', config, best[0], '--work-dir', work_dir / 'test',
-                    '--cfg-options', *data_options(data))
+    proc = call_tool('test.py', config, best[0], '--work-dir', work_dir / 'test',
+                     '--cfg-options', *data_options(data))
     return best[0], proc.stdout + proc.stderr
 
 
@@ -84,9 +87,9 @@ def check_auc_report(output, num_test):
 
 
 def test_finetune_best_val_checkpoint_then_test(demo_pretrain_checkpoints, covid_fold1,
-                                                run_tool, tmp_path):
+                                                tmp_path):
     work = tmp_path / 'ft'
-    best, output = train_then_test(run_tool, FINETUNE, demo_pretrain_checkpoints['mrm'],
+    best, output = train_then_test(FINETUNE, demo_pretrain_checkpoints['mrm'],
                                    covid_fold1, work)
     train_log = next(work.glob('*/*.log')).read_text()
     assert 'Pretrained: loaded 52/54 tensors of VisionTransformer' in train_log
@@ -104,9 +107,9 @@ def test_finetune_best_val_checkpoint_then_test(demo_pretrain_checkpoints, covid
 
 
 def test_linear_probe_keeps_the_encoder_frozen(demo_pretrain_checkpoints, covid_fold1,
-                                               run_tool, tmp_path):
+                                               tmp_path):
     work = tmp_path / 'probe'
-    best, output = train_then_test(run_tool, PROBE, demo_pretrain_checkpoints['medim'],
+    best, output = train_then_test(PROBE, demo_pretrain_checkpoints['medim'],
                                    covid_fold1, work, 'train_cfg.max_iters=40')
     check_auc_report(output, covid_fold1['present']['test'])
     pre = load_checkpoint_file(str(demo_pretrain_checkpoints['medim']))['state_dict']

@@ -7,6 +7,8 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
+from tool_calls import call_tool
+
 TOOL = 'analysis_tools/count_parameters.py'
 FULL = 'configs/mrm/mrm_vit-b_mimic.py'
 TINY = 'configs/mrm/mrm_vit-tiny-p16_1xb16-30e_demo.py'
@@ -33,8 +35,8 @@ def _rows(printed):
 
 
 @pytest.mark.slow
-def test_full_size_mrm_is_counted_on_the_meta_device(run_tool):
-    proc = run_tool(TOOL, FULL)
+def test_full_size_mrm_is_counted_on_the_meta_device():
+    proc = call_tool(TOOL, FULL)
     rows = _rows(proc.stdout)
     assert 'MRM parameters' in proc.stdout
     assert rows['total'] == FULL_SIZE_TOTAL

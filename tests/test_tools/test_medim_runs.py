@@ -1,10 +1,15 @@
 # Copyright (c) medvlp contributors. All rights reserved.
-"""MedIM end to end: the MIMIC entry config on a MIMIC-layout fixture, and the demo."""
+"""MedIM end to end: the MIMIC entry config on a MIMIC-layout fixture, and the demo.
+
+The tools run in this process (tests/tool_calls.py); test_train.py runs train.py as a
+process of its own.
+"""
 import json
 
 import pytest
 
 from medvlp.utils import load_checkpoint_file
+from tool_calls import call_tool
 
 pytestmark = pytest.mark.slow
 DEMO = 'configs/medim/medim_vit-tiny-p16_1xb16-30e_demo.py'
@@ -13,7 +18,8 @@ LOADER = ['num_workers=0', 'persistent_workers=False']
 
 def _shrunk_vit_b(ann_file, images):
     """--cfg-options turning configs/medim_vit-b_mimic.py into a CPU-sized run."""
-    options = [f'train_dataloader.{o}' for o in LOADER + ['batch_size=2']]
+    # the MIMIC loader prefetches from its workers: none here, so no prefetch_factor
+    options = [f'train_dataloader.{o}' for o in LOADER + ['batch_size=2', 'prefetch_factor=None']]
     options += [
         f'train_dataloader.dataset.ann_file={ann_file}',
         f'train_dataloader.dataset.data_prefix.img_path={images}',
@@ -26,49 +32,49 @@ def _shrunk_vit_b(ann_file, images):
     return options
 
 
-def test_mimic_entry_config_on_mimic_layout(mimic_layout, tmp_path, run_tool):
+def test_mimic_entry_config_on_mimic_layout(mimic_layout, tmp_path):
     ann = tmp_path / 'mimic_cxr.json'
-    run_tool('dataset_converters/prepare_mimic_cxr.py', mimic_layout['jpg_root'], ann,
-             '--reports-root', mimic_layout['reports_root'])
+    call_tool('dataset_converters/prepare_mimic_cxr.py', mimic_layout['jpg_root'], ann,
+              '--reports-root', mimic_layout['reports_root'])
     train = [r for r in json.loads(ann.read_text())['data_list'] if r['split'] == 'train']
     assert len(train) >= 2
     work = tmp_path / 'work'
-    run_tool('train.py', 'configs/medim_vit-b_mimic.py', '--work-dir', work, '--no-validate',
-             '--cfg-options', *_shrunk_vit_b(ann, mimic_layout['jpg_root']))
+    call_tool('train.py', 'configs/medim_vit-b_mimic.py', '--work-dir', work, '--no-validate',
+              '--cfg-options', *_shrunk_vit_b(ann, mimic_layout['jpg_root']))
     ckpt = load_checkpoint_file(str(work / 'epoch_2.pth'))
     assert ckpt['meta']['epoch'] == 2
     assert ckpt['state_dict']['backbone.patch_embed.projection.weight'].shape == \
         (192, 3, 16, 16)
 
 
-def test_demo_trains_with_falling_loss_and_resumes(tmp_path, run_tool):
-    run_tool('train.py', DEMO, '--work-dir', tmp_path, '--no-validate', '--cfg-options',
-             'train_cfg.max_epochs=8', 'default_hooks.checkpoint.interval=4',
-             'default_hooks.checkpoint.max_keep_ckpts=2',
-             *[f'train_dataloader.{o}' for o in LOADER])
+def test_demo_trains_with_falling_loss_and_resumes(tmp_path):
+    call_tool('train.py', DEMO, '--work-dir', tmp_path, '--no-validate', '--cfg-options',
+              'train_cfg.max_epochs=8', 'default_hooks.checkpoint.interval=4',
+              'default_hooks.checkpoint.max_keep_ckpts=2',
+              *[f'train_dataloader.{o}' for o in LOADER])
     logs = [json.loads(line) for line in
             next(tmp_path.glob('*/vis_data/scalars.json')).read_text().splitlines()
             if '"loss_kwm"' in line]
     for term in ('loss', 'loss_kwm', 'loss_sdm', 'loss_local_ce'):
         assert logs[-1][term] < logs[0][term], term
 
-    proc = run_tool('train.py', DEMO, '--work-dir', tmp_path / 'resumed', '--no-validate',
-                    '--resume', tmp_path / 'epoch_4.pth', '--cfg-options',
-                    'train_cfg.max_epochs=5', *[f'train_dataloader.{o}' for o in LOADER])
+    proc = call_tool('train.py', DEMO, '--work-dir', tmp_path / 'resumed', '--no-validate',
+                     '--resume', tmp_path / 'epoch_4.pth', '--cfg-options',
+                     'train_cfg.max_epochs=5', *[f'train_dataloader.{o}' for o in LOADER])
     assert 'resumed epoch: 4, iter: 28' in proc.stdout + proc.stderr
     assert load_checkpoint_file(str(tmp_path / 'resumed' / 'epoch_5.pth'))['meta']['iter'] == 35
 
     # the mask visualisation tool draws real demo samples from the checkpoint
     out_dir = tmp_path / 'vis'
-    proc = run_tool('visualization/vis_report_masks.py', DEMO, tmp_path / 'epoch_8.pth',
-                    '--out-dir', out_dir, '--indices', 0, 11)
+    proc = call_tool('visualization/vis_report_masks.py', DEMO, tmp_path / 'epoch_8.pth',
+                     '--out-dir', out_dir, '--indices', 0, 11)
     pngs = sorted(out_dir.glob('*_masks.png'))
     assert len(pngs) == 2 and all(p.stat().st_size > 20_000 for p in pngs)
 
 
-def test_benchmark_prints_step_times_and_mask_share(run_tool):
-    proc = run_tool('analysis_tools/benchmark_medim.py', '--config', DEMO, '--batch-size', 4,
-                    '--iters', 1, '--words', 20)
+def test_benchmark_prints_step_times_and_mask_share():
+    proc = call_tool('analysis_tools/benchmark_medim.py', '--config', DEMO, '--batch-size', 4,
+                     '--iters', 1, '--words', 20)
     lines = proc.stdout.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith('model '))
     assert lines[0].startswith('machine: ')

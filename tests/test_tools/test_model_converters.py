@@ -16,6 +16,7 @@ from mmpretrain.models import MAEViT, VisionTransformer  # noqa: E402
 from timm.models.vision_transformer import VisionTransformer as TimmViT  # noqa: E402
 
 from medvlp.utils import load_checkpoint_file  # noqa: E402
+from tool_calls import call_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TOOL = REPO_ROOT / 'tools' / 'model_converters' / 'timm_vit_to_mmpretrain.py'
@@ -83,7 +84,7 @@ def test_mrm_layout_matches_timm_features(tmp_path):
     assert (got - expected).abs().max() <= 1e-5
 
 
-def test_mae_checkpoint_with_namespace_loads_through_the_allow_list(tmp_path, run_tool):
+def test_mae_checkpoint_with_namespace_loads_through_the_allow_list(tmp_path):
     ref = timm_vit()  # MAE pre-training encoder: cls token + final norm
     state = {k: v for k, v in ref.state_dict().items() if not k.startswith('head.')}
     state['decoder_pred.weight'] = torch.zeros(4, 4)
@@ -92,8 +93,8 @@ def test_mae_checkpoint_with_namespace_loads_through_the_allow_list(tmp_path, ru
     # the safe loader refuses the Namespace unless it is allowed explicitly
     with pytest.raises(pickle.UnpicklingError, match='Namespace'):
         load_checkpoint_file(str(tmp_path / 'mae.pth'))
-    proc = run_tool('model_converters/timm_vit_to_mmpretrain.py', tmp_path / 'mae.pth',
-                    tmp_path / 'mae_medvlp.pth', '--source', 'mae', '--final-norm', 'keep')
+    proc = call_tool('model_converters/timm_vit_to_mmpretrain.py', tmp_path / 'mae.pth',
+                     tmp_path / 'mae_medvlp.pth', '--source', 'mae', '--final-norm', 'keep')
     assert 'converted 42 tensors (3 blocks)' in proc.stdout
     assert 'dropped: decoder_pred (1)' in proc.stdout
     converted = load_checkpoint_file(str(tmp_path / 'mae_medvlp.pth'))['state_dict']

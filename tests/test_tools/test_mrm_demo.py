@@ -1,12 +1,14 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """MRM through tools/train.py: the demo config on the embedded real data, and the MIMIC
-config (shrunk) on a MIMIC-CXR layout prepared by prepare_mimic_cxr.py."""
+config (shrunk) on a MIMIC-CXR layout prepared by prepare_mimic_cxr.py; both tools run in this
+process (tests/tool_calls.py)."""
 import json
 
 import pytest
 import torch
 
 from medvlp.utils import load_checkpoint_file
+from tool_calls import call_tool
 
 pytestmark = pytest.mark.slow
 DEMO = 'configs/mrm/mrm_vit-tiny-p16_1xb16-30e_demo.py'
@@ -19,9 +21,9 @@ def _logged_losses(work_dir):
     return [json.loads(line) for line in scalars if '"loss_text"' in line]
 
 
-def test_demo_trains_with_both_losses_falling(tmp_path, run_tool):
-    run_tool('train.py', DEMO, '--work-dir', tmp_path, '--cfg-options',
-             'train_cfg.max_epochs=8', 'default_hooks.checkpoint.interval=8', *FAST)
+def test_demo_trains_with_both_losses_falling(tmp_path):
+    call_tool('train.py', DEMO, '--work-dir', tmp_path, '--cfg-options',
+              'train_cfg.max_epochs=8', 'default_hooks.checkpoint.interval=8', *FAST)
     logs = _logged_losses(tmp_path)
     assert len(logs) == 8  # one line per epoch of 7 iterations
     first, last = logs[0], logs[-1]
@@ -33,11 +35,11 @@ def test_demo_trains_with_both_losses_falling(tmp_path, run_tool):
     assert 'fusion.proj.weight' in state and 'mlm_head.decoder.weight' in state
 
 
-def test_mimic_config_trains_on_a_prepared_mimic_layout(mimic_layout, tmp_path, run_tool):
+def test_mimic_config_trains_on_a_prepared_mimic_layout(mimic_layout, tmp_path):
     """prepare_mimic_cxr.py output -> configs/mrm/mrm_vit-b_mimic.py, tiny, few steps."""
     ann = tmp_path / 'annotations' / 'mimic_cxr.json'
-    run_tool('dataset_converters/prepare_mimic_cxr.py', mimic_layout['jpg_root'], ann,
-             '--reports-root', mimic_layout['reports_root'])
+    call_tool('dataset_converters/prepare_mimic_cxr.py', mimic_layout['jpg_root'], ann,
+              '--reports-root', mimic_layout['reports_root'])
     work_dir = tmp_path / 'work'
     shrink = [
         # ViT-Tiny width at 64 px (4x4 tokens) restoring 128 px: the 2x high-resolution
@@ -51,12 +53,13 @@ def test_mimic_config_trains_on_a_prepared_mimic_layout(mimic_layout, tmp_path, 
         'model.fusion.in_channels=192', 'model.fusion.out_channels=64',
         'train_dataloader.dataset.pipeline.1.scale=128',
     ]
-    run_tool('train.py', MIMIC, '--work-dir', work_dir, '--cfg-options', *shrink, *FAST,
-             f'train_dataloader.dataset.data_root={tmp_path}',
-             f'train_dataloader.dataset.data_prefix.img_path={mimic_layout["jpg_root"]}',
-             'train_dataloader.batch_size=1', 'train_dataloader.pin_memory=False',
-             'train_cfg.max_epochs=2', 'default_hooks.logger.interval=1',
-             'default_hooks.checkpoint.interval=2')
+    call_tool('train.py', MIMIC, '--work-dir', work_dir, '--cfg-options', *shrink, *FAST,
+              f'train_dataloader.dataset.data_root={tmp_path}',
+              f'train_dataloader.dataset.data_prefix.img_path={mimic_layout["jpg_root"]}',
+              'train_dataloader.batch_size=1', 'train_dataloader.pin_memory=False',
+              'train_dataloader.prefetch_factor=None',  # the MIMIC loader's; no workers here
+              'train_cfg.max_epochs=2', 'default_hooks.logger.interval=1',
+              'default_hooks.checkpoint.interval=2')
     logs = _logged_losses(work_dir)
     assert len(logs) == 6  # 3 frontal training images, 2 epochs
     assert all(torch.isfinite(torch.tensor([x['loss_image'], x['loss_text']])).all()

@@ -1,10 +1,14 @@
 # Copyright (c) medvlp contributors. All rights reserved.
-"""A run resumed from a checkpoint reproduces the uninterrupted run's losses (RNGStateHook)."""
+"""A run resumed from a checkpoint reproduces the uninterrupted run's losses (RNGStateHook).
+
+tools/train.py runs in this process (tests/tool_calls.py).
+"""
 import json
 
 import pytest
 
 from medvlp.utils import load_checkpoint_file
+from tool_calls import call_tool
 
 pytestmark = pytest.mark.slow
 
@@ -29,18 +33,18 @@ def _losses(work_dir):
 
 
 @pytest.mark.parametrize('num_workers', [0, 2])
-def test_resumed_run_reproduces_the_uninterrupted_losses(tmp_path, run_tool, num_workers):
+def test_resumed_run_reproduces_the_uninterrupted_losses(tmp_path, num_workers):
     full = tmp_path / 'full'
     # --resume on an empty work dir says so, then trains from scratch
-    proc = run_tool('train.py', MEDIM, '--work-dir', full, '--resume', '--cfg-options',
-                    *_options(num_workers))
+    proc = call_tool('train.py', MEDIM, '--work-dir', full, '--resume', '--cfg-options',
+                     *_options(num_workers))
     assert 'train.py: warning: --resume found no checkpoint to resume' in proc.stderr
     assert proc.stdout.count('train.py: finished') == 1
     assert 'rng_state' in load_checkpoint_file(str(full / 'epoch_1.pth'))
 
     resumed = tmp_path / 'resumed'
-    proc = run_tool('train.py', MEDIM, '--work-dir', resumed, '--resume',
-                    str(full / 'epoch_1.pth'), '--cfg-options', *_options(num_workers))
+    proc = call_tool('train.py', MEDIM, '--work-dir', resumed, '--resume',
+                     str(full / 'epoch_1.pth'), '--cfg-options', *_options(num_workers))
     assert 'restored the random state' in proc.stdout + proc.stderr
     expected, got = _losses(full), _losses(resumed)
     assert sorted(got) == [3, 4]  # the second epoch: 2 iterations of 16 samples

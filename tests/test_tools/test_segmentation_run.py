@@ -4,7 +4,7 @@
 tools/train.py fine-tunes the tiny UPerNet-ViT from the MedIM demo checkpoint on the
 patient-disjoint train split; tools/test.py scores the held-out patients' images with the
 per-image foreground Dice, which must beat predicting "lung everywhere" on the same images
-by a wide margin, and writes overlay PNGs.
+by a wide margin, and writes overlay PNGs. Both tools run in this process (tests/tool_calls.py).
 """
 import importlib.util
 import json
@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from medvlp.datasets.segmentation import LungMaskDataset
+from tool_calls import call_tool
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +33,7 @@ def all_foreground_dice(dataset) -> float:
     return 100 * float(np.mean(scores))
 
 
-def test_finetune_on_lung_masks_beats_all_foreground(run_tool, shared_data, tmp_path,
+def test_finetune_on_lung_masks_beats_all_foreground(shared_data, tmp_path,
                                                      demo_pretrain_checkpoints):
     covid = shared_data / 'covid-cxr'
     data = [f'{loader}.dataset.data_root={covid}/' for loader in
@@ -40,17 +41,17 @@ def test_finetune_on_lung_masks_beats_all_foreground(run_tool, shared_data, tmp_
     workers = [f'{loader}.{key}' for loader in ('train_dataloader', 'test_dataloader')
                for key in ('num_workers=0', 'persistent_workers=False')]
     work = tmp_path / 'work'
-    train = run_tool('train.py', CONFIG, '--work-dir', work, '--no-validate', '--cfg-options',
-                     f'model.backbone.init_cfg.checkpoint={demo_pretrain_checkpoints["medim"]}',
-                     f'train_cfg.max_iters={TRAIN_ITERS}', *data, *workers)
+    train = call_tool('train.py', CONFIG, '--work-dir', work, '--no-validate', '--cfg-options',
+                      f'model.backbone.init_cfg.checkpoint={demo_pretrain_checkpoints["medim"]}',
+                      f'train_cfg.max_iters={TRAIN_ITERS}', *data, *workers)
     assert 'Pretrained: loaded 52/52 tensors of VisionTransformer' in train.stdout
     checkpoint = work / f'iter_{TRAIN_ITERS}.pth'
     assert checkpoint.is_file()
 
     show, metrics_file = tmp_path / 'show', tmp_path / 'metrics.json'
-    test = run_tool('test.py', CONFIG, checkpoint, '--work-dir', tmp_path / 'test',
-                    '--show-dir', show, '--show-num', SHOW_NUM, '--out', metrics_file,
-                    '--cfg-options', *data, *workers)
+    test = call_tool('test.py', CONFIG, checkpoint, '--work-dir', tmp_path / 'test',
+                     '--show-dir', show, '--show-num', SHOW_NUM, '--out', metrics_file,
+                     '--cfg-options', *data, *workers)
     assert 'per-image foreground Dice / IoU (%)' in test.stdout
     metrics = json.loads(metrics_file.read_text())
 

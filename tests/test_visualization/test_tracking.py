@@ -5,6 +5,7 @@ from mmengine.config import Config
 
 from medvlp.utils import UserError
 from medvlp.visualization.tracking import add_trackers
+from tool_calls import call_tool
 
 MAE_DEMO = 'configs/demo/mae_vit-tiny-p16_1xb8-10e_demo.py'
 
@@ -30,11 +31,11 @@ def test_mlflow_without_the_package_is_a_one_line_error(monkeypatch):
 
 
 @pytest.mark.slow
-def test_train_with_tensorboard_writes_loss_events(run_tool, tmp_path):
+def test_train_with_tensorboard_writes_loss_events(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-    run_tool('train.py', MAE_DEMO, '--work-dir', tmp_path, '--tensorboard', '--cfg-options',
-             'train_cfg.max_epochs=1', 'default_hooks.logger.interval=2',
-             'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False')
+    call_tool('train.py', MAE_DEMO, '--work-dir', tmp_path, '--tensorboard', '--cfg-options',
+              'train_cfg.max_epochs=1', 'default_hooks.logger.interval=2',
+              'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False')
     events = list(tmp_path.glob('*/vis_data/events.out.tfevents.*'))
     assert len(events) == 1
     acc = EventAccumulator(str(events[0].parent))
