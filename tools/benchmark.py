@@ -38,6 +38,9 @@ def parse_args(argv=None):
                         help="run the spec's quick settings (one seed, short runs)")
     parser.add_argument('--jobs', type=int, default=1,
                         help='local cells run at once (default: 1)')
+    parser.add_argument('--doc', help='also write the results (provenance, tables, plot) '
+                        'between the <!-- benchmark:NAME:begin/end --> lines of this '
+                        'Markdown file')
     parser.add_argument('--no-fork', action='store_true',
                         help='start every local tool as a new interpreter instead of a '
                         'fork of the runner, which imports the stack once')
@@ -66,6 +69,7 @@ def main(argv=None):
     with report_user_errors('benchmark.py'):
         runner = BenchmarkRunner(spec, work_dir, root=ROOT, launcher=launcher,
                                  quick=args.quick, jobs=args.jobs, fork=not args.no_fork,
+                                 doc=args.doc,
                                  command=' '.join(['python', 'tools/benchmark.py'] +
                                                   list(sys.argv[1:] if argv is None
                                                        else argv)))

@@ -17,7 +17,7 @@ from typing import Dict, List
 
 #: What the tools import at start-up; loaded once by :func:`preload`.
 PRELOAD = ('torch', 'torchvision', 'mmengine.runner', 'mmpretrain.models', 'mmseg.models',
-           'transformers', 'medvlp', 'medvlp.apis')
+           'transformers', 'medvlp', 'medvlp.apis', 'monai.metrics', 'sklearn.metrics')
 
 
 def preload() -> None:
@@ -29,14 +29,38 @@ def preload() -> None:
     register_all_modules(init_default_scope=False)
 
 
+def _redirect_log_handlers(old) -> None:
+    """Point the inherited logging handlers at the new streams. Another thread of the
+    parent may have held the old stream objects' locks at the fork: they stay locked in
+    the child, so nothing here may write to (or flush) them."""
+    import logging
+    loggers = [logging.getLogger()] + [
+        lg for lg in logging.Logger.manager.loggerDict.values()
+        if isinstance(lg, logging.Logger)]
+    try:
+        from mmengine.logging import MMLogger
+        loggers += list(MMLogger._instance_dict.values())
+    except ImportError:
+        pass
+    for lg in loggers:
+        for handler in lg.handlers:
+            stream = getattr(handler, 'stream', None)
+            if stream is old[0]:
+                handler.stream = sys.stdout
+            elif stream is old[1]:
+                handler.stream = sys.stderr
+
+
 def _child(script: str, args: List[str], cwd: str, env: Dict[str, str],
            log_path: str) -> int:
     fd = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     os.dup2(fd, 1)
     os.dup2(fd, 2)
     os.close(fd)
+    old = (sys.stdout, sys.stderr)
     sys.stdout = open(1, 'w', buffering=1, closefd=False)
     sys.stderr = open(2, 'w', buffering=1, closefd=False)
+    _redirect_log_handlers(old)
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)
@@ -73,7 +97,7 @@ def run_forked(command: List[str], cwd: str, env: Dict[str, str], log_path: str)
         try:
             code = _child(script, args, cwd, env, log_path)
         finally:
-            try:
+            try:  # the child's own streams (fd 1 and 2 are the log)
                 sys.stdout.flush()
                 sys.stderr.flush()
             finally:

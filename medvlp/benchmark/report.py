@@ -3,6 +3,7 @@
 import csv
 import math
 import os.path as osp
+import re
 import statistics
 from collections import defaultdict
 from typing import Dict, List, Optional, Tuple
@@ -90,6 +91,18 @@ def write_markdown(table: Dict[Key, Dict[str, dict]], records: List[Optional[dic
     lines += [f'Mean ± standard deviation over seeds ({seeds}); n = finished seeds. '
               'Every number traces back to a row of `results.csv` (command, config hash, '
               'checkpoint sha256).', '']
+    columns = [(t, m, f) for t, task in spec.tasks.items() for m in task['metrics']
+               for f in task_fractions(task)]
+    if 1 < len(columns) <= 12:  # one table with everything, then one table per metric
+        head = [f'{t}: {m}' + ('' if len(task_fractions(spec.tasks[t])) == 1 else
+                               f' ({fraction_label(f)})') for t, m, f in columns]
+        lines += ['## Summary', '', '| method | ' + ' | '.join(head) + ' |',
+                  '| --- |' + ' --- |' * len(columns)]
+        for method in methods:
+            cells = [_format(table[(t, method, f)][m]) if (t, method, f) in table else '-'
+                     for t, m, f in columns]
+            lines.append(f'| {method} | ' + ' | '.join(cells) + ' |')
+        lines.append('')
     for task_name, task in spec.tasks.items():
         fractions = task_fractions(task)
         for metric in task['metrics']:
@@ -122,10 +135,37 @@ def write_plot(table: Dict[Key, Dict[str, dict]], spec, path: str) -> bool:
     except ImportError:
         return False
     tasks = list(spec.tasks.items())
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.6), squeeze=False)
-    for ax, (task_name, task) in zip(axes[0], tasks):
+    cols = min(len(tasks), 4)
+    rows = math.ceil(len(tasks) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.6 * rows), squeeze=False)
+    for ax in axes.flat[len(tasks):]:
+        ax.axis('off')
+    colour = {m: f'C{i % 10}' for i, m in enumerate(spec.methods)}  # the same in every panel
+    for ax, (task_name, task) in zip(axes.flat, tasks):
         metric = task['metrics'][0]
         fractions = task_fractions(task)
+        if len(fractions) == 1:  # one label fraction: a bar per method
+            found = [(m, table[(task_name, m, fractions[0])][metric]) for m in spec.methods
+                     if (task_name, m, fractions[0]) in table]
+            found = [(m, c) for m, c in found if c['n']]
+            if found:
+                xs = range(len(found))
+                ax.bar(xs, [c['mean'] for _, c in found], yerr=[c['std'] for _, c in found],
+                       capsize=3, color=[colour[m] for m, _ in found])
+                ax.set_xticks(list(xs))
+                ax.set_xticklabels([m for m, _ in found], rotation=35, ha='right',
+                                   fontsize=8)
+                low = min(c['mean'] - c['std'] for _, c in found)
+                high = max(c['mean'] + c['std'] for _, c in found)
+                ax.set_ylim(max(0, low - 0.15 * (high - low + 1e-9)),
+                            high + 0.15 * (high - low + 1e-9))
+            else:
+                ax.text(0.5, 0.5, 'no finished cell', ha='center', va='center',
+                        transform=ax.transAxes)
+            ax.set_ylabel(metric)
+            ax.set_title(f'{task_name} ({_column(task, fractions[0])})', fontsize=9)
+            ax.grid(alpha=0.3, axis='y')
+            continue
         for method in spec.methods:
             points = [(f, table[(task_name, method, f)][metric]) for f in fractions
                       if (task_name, method, f) in table]
@@ -134,7 +174,7 @@ def write_plot(table: Dict[Key, Dict[str, dict]], spec, path: str) -> bool:
                 continue
             xs = [100 * f for f, _ in points]
             ax.errorbar(xs, [c['mean'] for _, c in points], yerr=[c['std'] for _, c in points],
-                        marker='o', capsize=3, label=method)
+                        marker='o', capsize=3, label=method, color=colour[method])
         if len(fractions) > 1:
             ax.set_xscale('log')
         ax.set_xticks([100 * f for f in fractions])
@@ -165,3 +205,50 @@ def write_reports(records: List[Optional[dict]], spec, work_dir: str) -> Dict[st
     if not write_plot(table, spec, paths['png']):
         paths.pop('png')
     return paths
+
+
+def doc_block(records: List[Optional[dict]], spec, work_dir: str, image: Optional[str],
+              invocations: List[dict]) -> str:
+    """The Markdown a spec's results take in a document: provenance, tables, plot.
+
+    Provenance: the code versions of the cells (``git describe --dirty``), the machine and
+    command of the invocations that ran cells, and the wall time from the first cell's
+    start to the last one's end.
+    """
+    ran = [r for r in records if r]
+    codes = sorted({r.get('code', 'not recorded') for r in ran})
+    working = [i for i in invocations if i.get('cells_run')]
+    machines = sorted({i['machine'] for i in working}) or ['not recorded']
+    commands = list(dict.fromkeys(i['command'] for i in working if i.get('command')))
+    wall = sum(i['wall_s'] for i in working)
+    cell_time = sum(r.get('wall_s', 0) for r in ran)
+    failed = sum(r.get('status') != 'done' for r in ran)
+    lines = ['Command: ' + ('; '.join(f'`{c}`' for c in commands) or 'not recorded'),
+             '',
+             f'Code: {", ".join(codes)}. Machine: {"; ".join(machines)}. '
+             f'{len(ran)} cells ({failed} failed), {cell_time / 60:.1f} min of cell time, '
+             f'{wall / 60:.1f} min wall time over {len(working)} invocation(s) that ran '
+             f'cells, finished {max((r.get("finished_at", "") for r in ran), default="")}.',
+             '']
+    with open(osp.join(work_dir, 'results.md')) as f:
+        text = f.read()
+    start = text.find('Mean ± standard deviation')  # after the title and description
+    lines.append(re.sub(r'^## ', '#### ', text[max(start, 0):], flags=re.M).strip())
+    if image:
+        lines += ['', f'![{spec.get("name", "benchmark")} results]({image})']
+    return '\n'.join(lines) + '\n'
+
+
+def replace_doc_block(doc_path: str, name: str, text: str) -> None:
+    """Put ``text`` between ``<!-- benchmark:NAME:begin -->`` and ``...:end -->``."""
+    begin, end = f'<!-- benchmark:{name}:begin -->', f'<!-- benchmark:{name}:end -->'
+    with open(doc_path, encoding='utf-8') as f:
+        doc = f.read()
+    if doc.count(begin) != 1 or doc.count(end) != 1 or doc.index(begin) > doc.index(end):
+        raise ValueError(f'{doc_path} needs one "{begin}" line followed by one "{end}" line '
+                         'where the results go')
+    head, rest = doc.split(begin)
+    _, tail = rest.split(end)
+    with open(doc_path, 'w', encoding='utf-8') as f:
+        f.write(f'{head}{begin}\n<!-- written by tools/benchmark.py --doc; do not edit -->\n'
+                f'{text}{end}{tail}')

@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import os.path as osp
+import shutil
 import subprocess
 import sys
 import threading
@@ -14,9 +15,10 @@ from typing import Dict, List, Optional
 from mmengine.config import Config
 
 from medvlp.utils.checkpoint import file_sha256
+from medvlp.utils.cli import UserError
 from .forked import preload, run_forked
 from .cells import Cell, apply_quick, load_spec, plan_cells, read_config
-from .report import write_reports
+from .report import doc_block, replace_doc_block, write_reports
 
 RECORD = 'record.json'
 
@@ -82,13 +84,16 @@ class BenchmarkRunner:
             by the dist and slurm launchers. Defaults to False.
         command (str, optional): The command line that started the run, for
             ``runs.jsonl``.
+        doc (str, optional): A Markdown file with a ``<!-- benchmark:NAME:begin -->`` /
+            ``<!-- benchmark:NAME:end -->`` pair of lines: the results go between them.
         log (callable): Where progress lines go. Defaults to ``print``.
     """
 
     def __init__(self, spec: str, work_dir: str, root: str = '.',
                  python: str = sys.executable, launcher: Optional[dict] = None,
                  env: Optional[Dict[str, str]] = None, quick: bool = False, jobs: int = 1,
-                 fork: bool = False, command: Optional[str] = None, log=print) -> None:
+                 fork: bool = False, command: Optional[str] = None,
+                 doc: Optional[str] = None, log=print) -> None:
         self.root = osp.abspath(root)
         self.work_dir = osp.abspath(work_dir)
         # absolute defaults for the variables specs use ({{$VAR:default}}), so the paths
@@ -112,6 +117,7 @@ class BenchmarkRunner:
                              'launchers run one cell at a time on all their GPUs')
         self.jobs = jobs
         self.command = command
+        self.doc = doc
         self.fork = fork and self.launcher['type'] == 'local' and hasattr(os, 'fork')
         self.env = dict(os.environ, PYTHONPATH=self.root, **(env or {}))
         if jobs > 1 and 'OMP_NUM_THREADS' not in self.env:
@@ -374,4 +380,28 @@ class BenchmarkRunner:
         failed = [r['id'] for r in records if r and r['status'] != 'done']
         self._say(f'benchmark: results in {paths["md"]}' +
                   (f'; {len(failed)} cell(s) failed: {", ".join(failed)}' if failed else ''))
+        if self.doc:
+            self.write_doc(records, paths)
         return records
+
+    def write_doc(self, records: List[Optional[dict]], paths: Dict[str, str]) -> None:
+        """Put the results into the marked block of ``self.doc`` (its plot beside it, in
+        ``images/`` next to the document)."""
+        name = self.spec.get('name', 'benchmark').replace(' (quick)', '-quick')
+        image = None
+        if 'png' in paths:
+            folder = osp.join(osp.dirname(osp.abspath(self.doc)), 'images')
+            os.makedirs(folder, exist_ok=True)
+            image = f'images/benchmark_{name}.png'
+            shutil.copyfile(paths['png'], osp.join(osp.dirname(osp.abspath(self.doc)), image))
+        invocations = []
+        runs = osp.join(self.work_dir, 'runs.jsonl')
+        if osp.isfile(runs):
+            with open(runs) as f:
+                invocations = [json.loads(line) for line in f if line.strip()]
+        try:
+            replace_doc_block(self.doc, name, doc_block(records, self.spec, self.work_dir,
+                                                        image, invocations))
+        except ValueError as e:
+            raise UserError(str(e)) from e
+        self._say(f'benchmark: results written into {self.doc}')
