@@ -21,7 +21,8 @@ Matching rules (:class:`MeshMatcher`):
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from itertools import compress
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from .resources import MESH_VOCAB_FILE, resource_path
 from .words import normalise_word, split_words
@@ -87,6 +88,56 @@ def form_key(form: str) -> Tuple[str, ...]:
         if not word[-1].isalnum():
             raise ValueError(f'MeSH form {form!r} contains the punctuation token {word!r}')
     return tuple(normalise_word(word) for word in words)
+
+
+class PhraseTable:
+    """Longest-match, left-to-right lookup of word-tuple phrases in a key sequence.
+
+    Phrases of two or more words are indexed by their first two words, so a word that
+    starts many phrases ("is" in "is absent", "is not seen", ...) costs one probe per
+    phrase length that fits the next word, not one per length.
+
+    Args:
+        table (Dict[Tuple[str, ...], Any]): Phrase (normalised words) -> value (not None).
+    """
+
+    def __init__(self, table: Dict[Tuple[str, ...], Any]):
+        self.table = dict(table)
+        self.singles = frozenset(key[0] for key in self.table if len(key) == 1)
+        lengths: Dict[Tuple[str, str], set] = {}
+        for key in self.table:
+            if len(key) > 1:
+                lengths.setdefault(key[:2], set()).add(len(key))
+        self.pair_lengths = {pair: tuple(sorted(ns, reverse=True))
+                             for pair, ns in lengths.items()}
+        #: First words of the phrases of two or more words.
+        self.multi_firsts = frozenset(pair[0] for pair in self.pair_lengths)
+        self.firsts = self.singles | self.multi_firsts
+
+    def scan(self, keys: Sequence[str]) -> List[Tuple[int, int, Any]]:
+        """``(start, end, value)`` of the non-overlapping longest phrases, in order."""
+        table, pair_lengths, singles = self.table, self.pair_lengths, self.singles
+        multi_firsts = self.multi_firsts
+        found: List[Tuple[int, int, Any]] = []
+        n, resume = len(keys), 0
+        # only the few words that start a phrase are looked at in Python
+        for i in compress(range(n), map(self.firsts.__contains__, keys)):
+            if i < resume:
+                continue
+            end = 0
+            if i + 1 < n and keys[i] in multi_firsts:
+                for length in pair_lengths.get((keys[i], keys[i + 1]), ()):
+                    if i + length <= n:
+                        value = table.get(tuple(keys[i:i + length]))
+                        if value is not None:
+                            end = i + length
+                            break
+            if not end and keys[i] in singles:
+                value, end = table[(keys[i], )], i + 1
+            if end:
+                found.append((i, end, value))
+                resume = end
+        return found
 
 
 class MeshVocabulary:
@@ -215,11 +266,7 @@ class MeshMatcher:
     def __init__(self, vocabulary: Optional[MeshVocabulary] = None):
         self.vocabulary = vocabulary if vocabulary is not None else MeshVocabulary.load()
         self._table = self.vocabulary.form_table
-        lengths: Dict[str, set] = {}
-        for key in self._table:
-            lengths.setdefault(key[0], set()).add(len(key))
-        # First word -> candidate form lengths, longest first.
-        self._lengths = {word: tuple(sorted(ns, reverse=True)) for word, ns in lengths.items()}
+        self._phrases = PhraseTable(self._table)
         self.max_words = max((len(key) for key in self._table), default=0)
 
     def match(self, words: List[str]) -> List[MeshMatch]:
@@ -236,19 +283,5 @@ class MeshMatcher:
     def match_keys(self, keys: Sequence[str]) -> List[MeshMatch]:
         """:meth:`match` on words already passed through
         :func:`~medvlp.text.words.normalise_word` (lets callers normalise once)."""
-        table, lengths_of = self._table, self._lengths.get
-        matches: List[MeshMatch] = []
-        n, resume = len(keys), 0
-        for i, key in enumerate(keys):
-            if i < resume:
-                continue
-            lengths = lengths_of(key)
-            if lengths is None:
-                continue
-            for length in lengths:
-                entry = table.get(tuple(keys[i:i + length])) if i + length <= n else None
-                if entry is not None:
-                    matches.append(MeshMatch(entry.heading, entry.mesh_id, i, i + length))
-                    resume = i + length
-                    break
-        return matches
+        return [MeshMatch(entry.heading, entry.mesh_id, start, end)
+                for start, end, entry in self._phrases.scan(keys)]

@@ -28,7 +28,7 @@ matcher uses, so case, hyphens and plurals do not matter.
 """
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .mesh import MeshMatch
+from .mesh import MeshMatch, PhraseTable
 from .words import normalise_word, split_words
 
 PRE_TRIGGERS = (
@@ -73,6 +73,8 @@ CHANGE_WORDS = frozenset({
 
 _PRE, _POST, _BOTH, _PSEUDO, _TERM = 'pre', 'post', 'both', 'pseudo', 'term'
 _SENTENCE_END = frozenset({'.', '?', '!'})
+#: Cue kinds that open a scope.
+_SCOPE_KINDS = frozenset({_PRE, _POST, _BOTH})
 
 
 def _phrase_key(phrase: str) -> Tuple[str, ...]:
@@ -113,31 +115,19 @@ class ScopeCueDetector:
             for phrase in group:
                 phrases[_phrase_key(phrase)] = kind
         self._phrases = phrases
-        lengths: Dict[str, set] = {}
-        for key in phrases:
-            lengths.setdefault(key[0], set()).add(len(key))
-        self._lengths = {word: tuple(sorted(ns, reverse=True)) for word, ns in lengths.items()}
+        self._table = PhraseTable(phrases)
+        #: First words of the phrases that open a scope: a sentence without any has no cue.
+        self._scope_firsts = frozenset(key[0] for key, kind in phrases.items()
+                                       if kind in _SCOPE_KINDS)
 
     def _cues(self, keys: Sequence[str]) -> List[Tuple[int, int, str]]:
         """Longest-match scan for cue phrases: ``(start, end, kind)`` in order."""
-        cues: List[Tuple[int, int, str]] = []
-        lengths_of, phrases = self._lengths.get, self._phrases
-        n, resume = len(keys), 0
-        for i, key in enumerate(keys):
-            if i < resume:
-                continue
-            lengths = lengths_of(key)
-            if lengths is None:
-                continue
-            for length in lengths:
-                kind = phrases.get(tuple(keys[i:i + length])) if i + length <= n else None
-                if kind is not None:
-                    if self.change_words_block and kind in (_PRE, _BOTH) and any(
-                            key in CHANGE_WORDS for key in keys[i + length:i + length + 2]):
-                        kind = _PSEUDO  # "no significant increase in ..."
-                    cues.append((i, i + length, kind))
-                    resume = i + length
-                    break
+        cues = self._table.scan(keys)
+        if self.change_words_block:
+            for index, (start, end, kind) in enumerate(cues):
+                if kind in (_PRE, _BOTH) and any(key in CHANGE_WORDS
+                                                 for key in keys[end:end + 2]):
+                    cues[index] = (start, end, _PSEUDO)  # "no significant increase in ..."
         return cues
 
     def annotate(self, words: List[str], matches: List[MeshMatch],
@@ -161,13 +151,21 @@ class ScopeCueDetector:
             return matches
         if keys is None:
             keys = [normalise_word(word) for word in words]
+        if self._scope_firsts.isdisjoint(keys):  # no trigger: nothing is covered
+            for match in matches:
+                setattr(match, self.flag, False)
+            return matches
         if sentence_ids is None:
             sentence_ids, current = [], 0
             for key in keys:
                 sentence_ids.append(current)
                 current += key in _SENTENCE_END
-        negated = [False] * len(keys)
         cues = self._cues(keys)
+        if not any(kind in _SCOPE_KINDS for _, _, kind in cues):  # nothing covers a word
+            for match in matches:
+                setattr(match, self.flag, False)
+            return matches
+        negated = [False] * len(keys)
         terminator_at = [False] * len(keys)
         for start, end, kind in cues:
             if kind == _TERM:

@@ -26,7 +26,7 @@ from .negation import NegationDetector
 from .sections import extract_sections, select_sections, tidy_section_text
 from .sentences import SentenceSplitter
 from .uncertainty import UncertaintyDetector
-from .words import normalise_word, split_words, word_spans
+from .words import normalise_words, split_words, word_spans
 
 SOURCES = ('report', 'note')
 
@@ -153,7 +153,7 @@ class ReportProcessor:
                 break
         if not words:
             raise EmptyReportError('report has no words after cleaning and sentence splitting')
-        keys = [normalise_word(word) for word in words]
+        keys = normalise_words(words)
         matches = self.negation.annotate(words, self.matcher.match_keys(keys), sentence_ids,
                                          keys=keys)
         matches = self.uncertainty.annotate(words, matches, sentence_ids, keys=keys)

@@ -13,6 +13,8 @@ import re
 from collections import OrderedDict
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from .cleaning import has_only_single_spaces
+
 #: Canonical section key -> header spellings (lower case, single spaces) that map to it.
 SECTION_ALIASES: Dict[str, Tuple[str, ...]] = {
     'findings': ('findings', 'finding', 'report', 'description'),
@@ -49,12 +51,17 @@ def canonical_section_name(header: str) -> str:
 
     Unknown headers keep their own name in lower case with single spaces.
     """
-    name = _WHITESPACE_RE.sub(' ', header.strip().lower())
+    name = _single_spaced(header.strip().lower())
     return _CANONICAL.get(name, name)
 
 
+def _single_spaced(name: str) -> str:
+    """``name`` with every whitespace run as one space (the regex only when needed)."""
+    return name if has_only_single_spaces(name) else _WHITESPACE_RE.sub(' ', name)
+
+
 def _known(name: str) -> bool:
-    return _WHITESPACE_RE.sub(' ', name.lower()) in _CANONICAL
+    return _single_spaced(name.lower()) in _CANONICAL
 
 
 def _header_before(text: str, colon: int) -> Optional[int]:
@@ -91,7 +98,8 @@ def _header_spans(text: str) -> List[Tuple[int, int, str]]:
 
 def tidy_section_text(text: str) -> str:
     """Collapse line wraps inside paragraphs; paragraphs stay separated by a blank line."""
-    paragraphs = (_WHITESPACE_RE.sub(' ', part).strip() for part in _PARAGRAPH_RE.split(text))
+    paragraphs = (part.strip() if has_only_single_spaces(part) else
+                  _WHITESPACE_RE.sub(' ', part).strip() for part in _PARAGRAPH_RE.split(text))
     return '\n\n'.join(part for part in paragraphs if part)
 
 

@@ -32,6 +32,7 @@ import logging
 import re
 from typing import Dict, List, Optional, Tuple
 
+from .cleaning import has_only_single_spaces
 from .punkt_model import (apply_radiology_lists, collocation_starts, find_punkt_tab,
                           load_punkt_file, read_punkt_tab, read_radiology_lists)
 
@@ -121,7 +122,8 @@ class SentenceSplitter:
             items = _LINE_MARKER_RE.split(paragraph) if _MARKER_HINT_RE.search(paragraph) else (
                 paragraph, )
             for item in items:
-                item = _WHITESPACE_RE.sub(' ', item).strip()
+                item = item.strip() if has_only_single_spaces(item) else \
+                    _WHITESPACE_RE.sub(' ', item).strip()
                 if not item:
                     continue
                 if _GLUED_HINT_RE.search(item):
@@ -132,8 +134,11 @@ class SentenceSplitter:
                     piece = piece.strip()
                     if piece:
                         sentences.extend(self._split_piece(piece))
+        # the cheap tests first: a sentence that starts with a letter or digit has one, and
+        # only a sentence of at most 4 characters can be a bare list marker ("(12)")
         return [sentence for sentence in sentences
-                if _ALNUM_RE.search(sentence) and not _MARKER_ONLY_RE.fullmatch(sentence)]
+                if (sentence[0].isalnum() or _ALNUM_RE.search(sentence))
+                and (len(sentence) > 4 or not _MARKER_ONLY_RE.fullmatch(sentence))]
 
     def _word_decision(self, word: str) -> Optional[bool]:
         """Whether a period after ``word`` is certainly a sentence break for Punkt.

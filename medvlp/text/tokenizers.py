@@ -138,12 +138,13 @@ class WordPieceTokenizer:
         missing = [word for word in dict.fromkeys(words) if word not in cache]
         if missing:
             if len(cache) + len(missing) > self._cache_size:
-                cache.clear()
+                cache.clear()  # then every word of this call is tokenised again
+                missing = list(dict.fromkeys(words))
             encodings = self._tokenizer.encode_batch_fast(
                 [[word] for word in missing], is_pretokenized=True, add_special_tokens=False)
             for word, encoding in zip(missing, encodings):
                 cache[word] = tuple(encoding.ids)
-        return [cache[word] for word in words]
+        return list(map(cache.__getitem__, words))
 
     def _assemble(self, pieces: List[Tuple[int, ...]], length: int) -> Dict[str, List[int]]:
         """``[CLS] pieces [SEP] [PAD]...``, truncated to ``length`` with the final [SEP] kept."""
@@ -154,15 +155,14 @@ class WordPieceTokenizer:
         if len(input_ids) > length - 1:  # room for [SEP]; a word may lose its last pieces
             del input_ids[length - 1:]
             del word_ids[length - 1:]
-        input_ids.append(self._sep_id)
-        word_ids.append(-1)
-        n_real = len(input_ids)
+        n_real = len(input_ids) + 1
         n_pad = length - n_real
-        return {
-            'input_ids': input_ids + [self._pad_id] * n_pad,
-            'attention_mask': [1] * n_real + [0] * n_pad,
-            'word_ids': word_ids + [-1] * n_pad,
-        }
+        input_ids.append(self._sep_id)
+        input_ids.extend([self._pad_id] * n_pad)
+        word_ids.extend([-1] * (n_pad + 1))
+        attention_mask = [1] * n_real
+        attention_mask.extend([0] * n_pad)
+        return {'input_ids': input_ids, 'attention_mask': attention_mask, 'word_ids': word_ids}
 
     def encode_words(self, words: Sequence[str],
                      max_length: Optional[int] = None) -> Dict[str, List[int]]:
@@ -230,12 +230,14 @@ class WordPieceTokenizer:
         """
         length = self._resolve_length(max_length)
         self._word_pieces([word for words in batch for word in words])  # fill the cache
-        columns: Dict[str, List[List[int]]] = {'input_ids': [], 'attention_mask': [],
-                                               'word_ids': []}
+        cache = self._piece_cache  # now holds every word of the batch
+        input_ids, attention_mask, word_ids = [], [], []
         for words in batch:
-            for key, value in self._assemble(self._word_pieces(words), length).items():
-                columns[key].append(value)
-        return columns
+            encoded = self._assemble(list(map(cache.__getitem__, words)), length)
+            input_ids.append(encoded['input_ids'])
+            attention_mask.append(encoded['attention_mask'])
+            word_ids.append(encoded['word_ids'])
+        return {'input_ids': input_ids, 'attention_mask': attention_mask, 'word_ids': word_ids}
 
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = True) -> str:
         """Turn token ids back into text (word pieces are re-joined)."""

@@ -20,12 +20,18 @@ words up; vocabulary forms are normalised with the same function.
 """
 import re
 from functools import lru_cache
-from typing import List, Tuple
+from typing import List, Sequence, Tuple
 
 _WORD_RE = re.compile(
     r"_{2,}"                                          # de-identification placeholder
     r"|[^\W_]+(?:[-'’][^\W_]+|(?<=\d)[./:](?=\d)[^\W_]+)*"  # words, hyphenated, 1.5cm
     r"|[^\w\s]|_")                                    # one punctuation character
+# The same tokens for ASCII text, with explicit classes (faster than Unicode categories):
+# ASCII-mode \w and \s miss nothing here except \x1c-\x1f, which Unicode \s includes.
+_ASCII_WORD_RE = re.compile(
+    r"_{2,}"
+    r"|[A-Za-z0-9]+(?:[-'][A-Za-z0-9]+|(?<=\d)[./:](?=\d)[A-Za-z0-9]+)*"
+    r"|[^\w\s\x1c-\x1f]|_", re.ASCII)
 
 # Irregular plurals of radiology words; regular ones are handled by the rules in _singular.
 IRREGULAR_PLURALS = {
@@ -65,7 +71,7 @@ def split_words(sentence: str) -> List[str]:
     Returns:
         List[str]: The tokens in order, with their original case.
     """
-    return _WORD_RE.findall(sentence)
+    return (_ASCII_WORD_RE if sentence.isascii() else _WORD_RE).findall(sentence)
 
 
 def word_spans(sentence: str) -> List[Tuple[int, int]]:
@@ -108,3 +114,21 @@ def normalise_word(word: str) -> str:
         key = key[:-2]
     key = key.replace('-', '').replace("'", '').replace('’', '')
     return _singular(key) if key.isalpha() else key
+
+
+#: Memo of :func:`normalise_words` (a plain dict: cheaper than the LRU wrapper per word).
+_KEYS: dict = {}
+_KEYS_LIMIT = 1 << 18
+
+
+def normalise_words(words: Sequence[str]) -> List[str]:
+    """:func:`normalise_word` of every word (memoised; the same keys, faster for a list)."""
+    if len(_KEYS) > _KEYS_LIMIT:
+        _KEYS.clear()
+    try:
+        return list(map(_KEYS.__getitem__, words))
+    except KeyError:
+        for word in words:
+            if word not in _KEYS:
+                _KEYS[word] = normalise_word(word)
+        return list(map(_KEYS.__getitem__, words))

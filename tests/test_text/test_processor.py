@@ -120,3 +120,31 @@ def test_all_openi_reports(openi_reports, openi_records):
     assert len(openi_records) == len(with_text) == 3927
     for record in openi_records.values():
         check_record(record)
+
+
+def test_single_space_fast_path_equals_the_substitutions(openi_reports, processor, monkeypatch):
+    """The substring test that skips the whitespace regexes never changes a record."""
+    import re
+
+    from medvlp.text import cleaning, sections, sentences
+    from medvlp.text.cleaning import has_only_single_spaces
+    spaces = re.compile(r'\s{2,}|[^\S ]')
+    spaces_keep_lines = re.compile(r'[^\S\n]{2,}|[^\S \n]')
+    samples = ['a b', 'a  b', 'a\tb', 'a\nb', 'a\rb', 'a\x0bb', 'a\x0cb', 'a\x1cb', 'a\x1fb',
+               'a\u00a0b', 'a\u2003b', '', ' ', 'a \n b']
+    texts = samples + [r[k] for r in openi_reports for k in ('findings', 'impression')
+                       if r.get(k)]
+    for text in texts:
+        if has_only_single_spaces(text):
+            assert spaces.sub(' ', text) == text, repr(text)
+        if has_only_single_spaces(text, allow_newlines=True):
+            assert spaces_keep_lines.sub(' ', text) == text, repr(text)
+    reports = ['\n\n'.join(f'{k.upper()}:  {r[k]}' for k in ('findings', 'impression')
+                           if r.get(k)) for r in openi_reports[:600]]
+    reports = [r for r in reports if r] + ['FINDINGS:\tClear\r\nlungs.\u00a0 No effusion.']
+    fast = [processor.process_report(text) for text in reports]
+    for module in (cleaning, sections, sentences):
+        monkeypatch.setattr(module, 'has_only_single_spaces',
+                            lambda text, allow_newlines=False: False)
+    processor.splitter._cache.clear()
+    assert [processor.process_report(text) for text in reports] == fast

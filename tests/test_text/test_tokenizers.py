@@ -125,3 +125,16 @@ def test_train_tokenizer_tool_errors(tmp_path, capsys):
     assert tool.main([str(tmp_path / 'nope.jsonl'), '--out', str(tmp_path)]) == 1
     assert 'corpus path not found' in capsys.readouterr().err
     assert tool.main([str(tmp_path), '--out', str(tmp_path), '--vocab-size', '3']) == 1
+
+
+def test_word_cache_overflow_retokenises_the_whole_call(tokenizer):
+    """A full cache is cleared and every word of the call tokenised again (none lost)."""
+    from medvlp.text import WordPieceTokenizer
+    small = WordPieceTokenizer()
+    small._cache_size = 4
+    small.encode_words(['no', 'pleural'])
+    words = ['no', 'pleural', 'effusion', 'or', 'pneumothorax', '.']
+    expected = tokenizer.encode_words(words, max_length=16)
+    assert small.encode_words(words, max_length=16) == expected
+    assert small.encode_batch_words([words, words[:3]], max_length=16)['input_ids'][0] == \
+        expected['input_ids']
