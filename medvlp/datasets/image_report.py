@@ -276,6 +276,7 @@ class ImageReportDataset(BaseDataset):
         records = self._drop_duplicates(records, counts)
         for record in records:
             self._add_gt_label(record)
+        self._cache_tokens(records)
 
         counts['loaded'] = len(records)
         self.load_summary = dict(counts)
@@ -283,6 +284,18 @@ class ImageReportDataset(BaseDataset):
         if not records:
             raise ValueError(self._explain_empty(counts, num_read))
         return records
+
+    def _cache_tokens(self, records: List[dict]) -> None:
+        """Let the pipeline's ``TokenizeReport`` steps cache each record's word pieces.
+
+        Done once here, in the main process, so that dataloader workers only slice the
+        cached pieces (``TokenizeReport.cache_record``; the arrays are the same).
+        """
+        for transform in getattr(self.pipeline, 'transforms', ()):
+            cache_record = getattr(transform, 'cache_record', None)
+            if callable(cache_record):
+                for record in records:
+                    cache_record(record)
 
     def _check_text_columns(self, rows: List[dict], records: List[dict]) -> None:
         """Refuse a file none of whose records has report text under a known name

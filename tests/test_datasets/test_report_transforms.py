@@ -219,3 +219,48 @@ def test_pack_shares_one_block_per_shape_and_keeps_values(text_module):
     assert len(token_storages) == 1 and len(word_storages) == 1
     sample.input_ids[0] = -7  # rows of one block, not aliases of each other
     assert sample.attention_mask[0] == expected['attention_mask'][0]
+
+
+@pytest.mark.parametrize('kwargs', [dict(), dict(max_length=12, max_words=6),
+                                    dict(max_length=40, drop_punctuation=True)])
+def test_cached_word_pieces_give_the_same_arrays_on_openi(text_module, shared_data, kwargs):
+    records = _openi_records(text_module, shared_data, count=200) + [toy_record()]
+    transform = TokenizeReport(**kwargs)
+    for record in records:
+        cached = dict(record)
+        transform.cache_record(cached)
+        assert isinstance(cached[transform.cache_field], bytes)
+        a, b = transform(dict(record)), transform(cached)
+        for key in TEXT_KEYS + WORD_KEYS:
+            assert a[key].dtype == b[key].dtype == np.int64, key
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_token_cache_is_per_setting_and_ignored_when_words_change(text_module):
+    plain, dropped = TokenizeReport(), TokenizeReport(drop_punctuation=True)
+    assert plain.cache_field != dropped.cache_field
+    assert plain.cache_field == TokenizeReport(max_length=16).cache_field  # length-free
+    record = toy_record()
+    plain.cache_record(record)
+    changed = dict(record, words=record['words'][:3], sentence_ids=[0, 0, 0], mesh=[])
+    expected = plain(dict(changed, **{plain.cache_field: None}))
+    np.testing.assert_array_equal(plain(changed)['input_ids'], expected['input_ids'])
+    state = pickle.loads(pickle.dumps(plain))  # workers: no tokenizer, same cache field
+    assert state._tokenizer is None and state.cache_field == plain.cache_field
+
+
+def test_dataset_caches_word_pieces_at_load(text_module, tmp_path):
+    import json
+
+    from medvlp.datasets import ImageReportDataset
+    ann = tmp_path / 'ann.jsonl'
+    with open(ann, 'w') as f:
+        f.write(json.dumps(dict(toy_record(), img_path='x.png')) + '\n')
+    pipeline = [dict(type='TokenizeReport', max_length=16)]
+    dataset = ImageReportDataset(ann_file=str(ann), on_missing='ignore', pipeline=pipeline)
+    field = dataset.pipeline.transforms[0].cache_field
+    assert field in dataset.get_data_info(0)
+    reference = TokenizeReport(max_length=16)(toy_record())
+    np.testing.assert_array_equal(dataset[0]['input_ids'], reference['input_ids'])
+    bare = ImageReportDataset(ann_file=str(ann), on_missing='ignore')
+    assert not any(key.startswith('_word_pieces_') for key in bare.get_data_info(0))

@@ -13,7 +13,8 @@ def test_benchmark_prints_reports_per_second(openi_path):
                             openi_path, '--limit', '60', '--batch-size', '16')
     assert proc.returncode == 0, proc.stderr
     assert 'text pipeline benchmark: 60 reports' in proc.stdout
-    assert re.search(r'reports/s per core: [\d,]+ \(cold\) / [\d,]+ \(warm\)', proc.stdout)
+    assert re.search(r'reports/s per core: [\d,]+ \(cold\) / [\d,]+ '
+                     r'\(warm, median of 3 passes\)', proc.stdout)
     assert 'MeSH match + negation' in proc.stdout
 
 

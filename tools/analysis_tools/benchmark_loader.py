@@ -102,7 +102,7 @@ def main(argv=None):
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
 
-    from medvlp.registry import DATASETS, TRANSFORMS
+    from medvlp.registry import DATASETS
     from medvlp.utils import register_all_modules
     from medvlp.utils.sysinfo import machine_summary
     register_all_modules(init_default_scope=False)
@@ -111,11 +111,14 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as folder, \
             DefaultScope.overwrite_default_scope('medvlp'):
         ann = write_preresized(args.demo, folder, args.size, args.num_samples)
-        dataset_cfg = dict(type='ImageReportDataset', data_root=folder, ann_file=ann,
-                           data_prefix=dict(img_path=''), pipeline=[])
-        dataset = DATASETS.build(dataset_cfg)
         pipeline = BASELINE_PIPELINE if args.baseline else cfg.train_pipeline
-        stages = [(t['type'], TRANSFORMS.build(t)) for t in pipeline]
+        dataset_cfg = dict(type='ImageReportDataset', data_root=folder, ann_file=ann,
+                           data_prefix=dict(img_path=''), pipeline=pipeline)
+        # built with its pipeline, as in training: TokenizeReport caches the word pieces
+        # of every record at load time
+        dataset = DATASETS.build(dataset_cfg)
+        stages = [(t['type'], transform)
+                  for t, transform in zip(pipeline, dataset.pipeline.transforms)]
         time_stages(dataset, stages)  # warm-up: tokenizer, word cache, page cache
         spent, in_process = time_stages(dataset, stages)
         rates = {}
@@ -123,7 +126,9 @@ def main(argv=None):
             loader_cfg = dict(cfg.train_dataloader, num_workers=workers,
                               batch_size=args.batch_size,
                               persistent_workers=False, pin_memory=False,
-                              dataset=dict(dataset_cfg, pipeline=pipeline))
+                              dataset=dataset_cfg)
+            if workers == 0:  # torch refuses prefetch_factor without worker processes
+                loader_cfg.pop('prefetch_factor', None)
             loader = Runner.build_dataloader(loader_cfg, seed=0)
             iterator = iter(loader)
             next(iterator)  # workers started, first batch out (not timed)

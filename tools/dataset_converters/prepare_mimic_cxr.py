@@ -24,7 +24,10 @@ upscaled, aspect ratio kept, greyscale JPEG quality 95) under ``--resized-root``
 same relative path, and checks images there. Full-size MIMIC JPEGs (about 2500 x 3000)
 decode at roughly 20 images/s per core, too slow to feed a GPU; 512-pixel copies decode
 more than ten times faster and still allow any crop of up to 512 pixels without
-upsampling. The shorter side is the one fixed because training crops are square.
+upsampling. The shorter side is the one fixed because training crops are square. For the
+224-pixel pre-training configs (``configs/_base_/datasets/mimic_cxr_report.py``: crops of
+60-100% of the image area resized to 224) ``--resize 256`` is enough and decodes about
+four times faster again (``docs/en/input_pipeline.md`` has the loader's figures).
 
 Example::
 
@@ -228,7 +231,8 @@ def parse_args(argv=None):
     parser.add_argument('--labeler', choices=sorted(LABEL_FILES), default='chexpert',
                         help='label file to join (default: chexpert)')
     parser.add_argument('--resize', type=int, metavar='N',
-                        help='write copies with shorter side N (e.g. 512) to '
+                        help='write copies with shorter side N (256 for the 224 px '
+                        'pre-training configs, 512 for larger crops) to '
                         '--resized-root and check images there')
     parser.add_argument('--resized-root', help='output root of --resize')
     parser.add_argument('--overwrite', action='store_true',

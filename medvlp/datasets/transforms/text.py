@@ -1,5 +1,7 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """Turning a record's cached report words into fixed-length token and word arrays."""
+import hashlib
+import json
 import re
 from typing import List, Optional, Sequence, Tuple
 
@@ -114,6 +116,12 @@ class TokenizeReport(BaseTransform):
       *pneumonia*"; the record's matches carry ``uncertain`` when the text pipeline's
       :class:`~medvlp.text.UncertaintyDetector` ran), else 0
 
+    **Token cache:** ``ImageReportDataset`` calls :meth:`cache_record` on every record when
+    it loads the annotation file, which stores the record's word pieces (the tokenizer's
+    per-word output, one compact ``bytes`` field per tokenizer setting); the transform then
+    reads them instead of tokenizing, with the same arrays as a result. A record without the
+    cache (another dataset, a changed ``words`` list) is tokenized as usual.
+
     Args:
         tokenizer (dict): Config of a tokenizer in medvlp's ``TOKENIZERS`` registry,
             built once per dataloader worker. Defaults to
@@ -151,6 +159,7 @@ class TokenizeReport(BaseTransform):
         self.use_uncertain = use_uncertain
         self.drop_punctuation = drop_punctuation
         self._tokenizer = None
+        self._cache_field = None
 
     @property
     def tokenizer(self):
@@ -166,13 +175,62 @@ class TokenizeReport(BaseTransform):
         state['_tokenizer'] = None
         return state
 
-    def _encode(self, words: Sequence[str]) -> dict:
+    @property
+    def cache_field(self) -> str:
+        """Record key of :meth:`cache_record`'s bytes, one per tokenizer setting."""
+        if self._cache_field is None:
+            setting = json.dumps([self.tokenizer_cfg, self.drop_punctuation], sort_keys=True,
+                                 default=str)
+            self._cache_field = '_word_pieces_' + hashlib.sha1(setting.encode()).hexdigest()[:12]
+        return self._cache_field
+
+    def _words_of(self, record: dict) -> Sequence[str]:
+        words = record['words']
+        if self.drop_punctuation:
+            words = [word for word in words if _WORD_CHAR.search(word)]
+        return words
+
+    def cache_record(self, record: dict) -> None:
+        """Store the word pieces of ``record['words']`` in the record (see the class doc).
+
+        The value is ``bytes``: a little-endian int32 header (word count, piece count), the
+        int32 piece ids, then one uint8 piece count per word; a few hundred bytes a report.
+        Records without words, or with a word of more than 255 pieces, are left alone.
+        """
+        if 'words' not in record or not hasattr(self.tokenizer, 'flat_word_pieces'):
+            return
+        words = self._words_of(record)
+        ids, piece_words = self.tokenizer.flat_word_pieces(words)
+        counts = np.bincount(piece_words, minlength=len(words))
+        if len(counts) and counts.max() > 255:
+            return
+        header = np.array([len(words), len(ids)], dtype='<i4')
+        record[self.cache_field] = (header.tobytes() + ids.astype('<i4').tobytes()
+                                    + counts.astype(np.uint8).tobytes())
+
+    def _cached_pieces(self, results: dict, num_words: int):
+        """``(ids, piece_words)`` from the record's cache, or None when it has none."""
+        cached = results.get(self.cache_field)
+        if cached is None:
+            return None
+        words, pieces = (int(v) for v in np.frombuffer(cached, dtype='<i4', count=2))
+        if words != num_words:  # the words changed after loading
+            return None
+        ids = np.frombuffer(cached, dtype='<i4', count=pieces, offset=8)
+        counts = np.frombuffer(cached, dtype=np.uint8, offset=8 + 4 * pieces)
+        return ids, np.repeat(np.arange(num_words, dtype=np.int64), counts)
+
+    def _encode(self, words: Sequence[str], pieces: Optional[tuple] = None) -> dict:
         """``input_ids``, ``attention_mask`` and ``word_ids`` as int64 arrays.
+
+        ``pieces`` are the cached ``(ids, piece_words)`` of :meth:`_cached_pieces`.
 
         Uses the tokenizer's array path (``encode_words_array``, no Python loop over the
         words) when it has one, else its ``encode_words`` lists.
         """
         tokenizer = self.tokenizer
+        if pieces is not None:
+            return tokenizer.assemble_arrays(*pieces, max_length=self.max_length)
         if hasattr(tokenizer, 'encode_words_array'):
             return tokenizer.encode_words_array(words, max_length=self.max_length)
         encoded = tokenizer.encode_words(list(words), max_length=self.max_length)
@@ -209,7 +267,7 @@ class TokenizeReport(BaseTransform):
         word_negated = keyword_flags(len(words), mesh, field='negated')
         word_uncertain = keyword_flags(len(words), mesh, field='uncertain')
 
-        encoded = self._encode(words)
+        encoded = self._encode(words, self._cached_pieces(results, len(words)))
         word_ids = encoded['word_ids']
         is_word = word_ids >= 0
         safe_ids = np.where(is_word, word_ids, 0)
