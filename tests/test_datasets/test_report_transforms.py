@@ -239,6 +239,7 @@ def test_cached_word_pieces_give_the_same_arrays_on_openi(text_module, shared_da
 def test_token_cache_is_per_setting_and_ignored_when_words_change(text_module):
     plain, dropped = TokenizeReport(), TokenizeReport(drop_punctuation=True)
     assert plain.cache_field != dropped.cache_field
+    assert plain.cache_field != TokenizeReport(use_negated=False).cache_field
     assert plain.cache_field == TokenizeReport(max_length=16).cache_field  # length-free
     record = toy_record()
     plain.cache_record(record)

@@ -117,10 +117,11 @@ class TokenizeReport(BaseTransform):
       :class:`~medvlp.text.UncertaintyDetector` ran), else 0
 
     **Token cache:** ``ImageReportDataset`` calls :meth:`cache_record` on every record when
-    it loads the annotation file, which stores the record's word pieces (the tokenizer's
-    per-word output, one compact ``bytes`` field per tokenizer setting); the transform then
-    reads them instead of tokenizing, with the same arrays as a result. A record without the
-    cache (another dataset, a changed ``words`` list) is tokenized as usual.
+    it loads the annotation file, which stores the record's word pieces, per-word sentence
+    indices and MeSH flags (one compact ``bytes`` field per tokenizer and word setting; the
+    lengths are applied per sample); the transform then reads them instead of tokenizing
+    and scanning the matches, with the same arrays as a result. A record without the cache
+    (another dataset, a changed ``words`` list) is processed from its words as usual.
 
     Args:
         tokenizer (dict): Config of a tokenizer in medvlp's ``TOKENIZERS`` registry,
@@ -177,53 +178,83 @@ class TokenizeReport(BaseTransform):
 
     @property
     def cache_field(self) -> str:
-        """Record key of :meth:`cache_record`'s bytes, one per tokenizer setting."""
+        """Record key of :meth:`cache_record`'s bytes, one per tokenizer/word setting."""
         if self._cache_field is None:
-            setting = json.dumps([self.tokenizer_cfg, self.drop_punctuation], sort_keys=True,
-                                 default=str)
+            setting = json.dumps([self.tokenizer_cfg, self.drop_punctuation, self.use_negated,
+                                  self.use_uncertain], sort_keys=True, default=str)
             self._cache_field = '_word_pieces_' + hashlib.sha1(setting.encode()).hexdigest()[:12]
         return self._cache_field
 
-    def _words_of(self, record: dict) -> Sequence[str]:
-        words = record['words']
+    def _word_arrays(self, results: dict) -> tuple:
+        """The record's words after ``drop_punctuation``, their sentence index and their
+        keyword / negated / uncertain flags (int64 arrays)."""
+        words: Sequence[str] = results['words']
+        word_sentences = np.asarray(results['sentence_ids'], dtype=np.int64)
+        mesh = results.get('mesh') or []
+        if len(word_sentences) != len(words):
+            raise ValueError(
+                f'record of {results.get("img_path")} has {len(words)} words but '
+                f'{len(word_sentences)} sentence_ids; the cached text fields are '
+                'inconsistent, regenerate the annotation file')
         if self.drop_punctuation:
-            words = [word for word in words if _WORD_CHAR.search(word)]
-        return words
+            words, kept_sentences, mesh = drop_punctuation(words, word_sentences, mesh)
+            word_sentences = np.asarray(kept_sentences, dtype=np.int64)
+        word_keyword = keyword_flags(len(words), mesh, self.use_negated, self.use_uncertain)
+        word_negated = keyword_flags(len(words), mesh, field='negated')
+        word_uncertain = keyword_flags(len(words), mesh, field='uncertain')
+        return words, word_sentences, word_keyword, word_negated, word_uncertain
 
     def cache_record(self, record: dict) -> None:
-        """Store the word pieces of ``record['words']`` in the record (see the class doc).
+        """Store what :meth:`transform` needs besides the lengths in the record, as ``bytes``.
 
-        The value is ``bytes``: a little-endian int32 header (word count, piece count), the
-        int32 piece ids, then one uint8 piece count per word; a few hundred bytes a report.
-        Records without words, or with a word of more than 255 pieces, are left alone.
+        Little-endian int32: the record's word count, the kept word count ``W`` (after
+        ``drop_punctuation``), the piece count ``P``, then ``P`` piece ids and ``W``
+        sentence indices; then uint8: ``W`` piece counts and ``W`` flag bytes (1 keyword,
+        2 negated, 4 uncertain). About 400 bytes for a report. Records without the text
+        fields, with inconsistent ones, or with a word of more than 255 pieces are left
+        alone (the transform then works from the words, and raises its usual errors).
         """
-        if 'words' not in record or not hasattr(self.tokenizer, 'flat_word_pieces'):
+        if any(key not in record for key in REQUIRED_TEXT_FIELDS) or \
+                not hasattr(self.tokenizer, 'flat_word_pieces'):
             return
-        words = self._words_of(record)
+        try:
+            words, sentences, keyword, negated, uncertain = self._word_arrays(record)
+        except ValueError:
+            return
         ids, piece_words = self.tokenizer.flat_word_pieces(words)
         counts = np.bincount(piece_words, minlength=len(words))
         if len(counts) and counts.max() > 255:
             return
-        header = np.array([len(words), len(ids)], dtype='<i4')
-        record[self.cache_field] = (header.tobytes() + ids.astype('<i4').tobytes()
-                                    + counts.astype(np.uint8).tobytes())
+        header = np.array([len(record['words']), len(words), len(ids)], dtype='<i4')
+        flags = keyword + 2 * negated + 4 * uncertain
+        record[self.cache_field] = b''.join((
+            header.tobytes(), ids.astype('<i4').tobytes(), sentences.astype('<i4').tobytes(),
+            counts.astype(np.uint8).tobytes(), flags.astype(np.uint8).tobytes()))
 
-    def _cached_pieces(self, results: dict, num_words: int):
-        """``(ids, piece_words)`` from the record's cache, or None when it has none."""
+    def _from_cache(self, results: dict) -> Optional[tuple]:
+        """:meth:`_word_arrays` and the ``(ids, piece_words)`` from the record's cache, or
+        None when it has none (or its words changed after loading)."""
         cached = results.get(self.cache_field)
         if cached is None:
             return None
-        words, pieces = (int(v) for v in np.frombuffer(cached, dtype='<i4', count=2))
-        if words != num_words:  # the words changed after loading
+        total, words, pieces = (int(v) for v in np.frombuffer(cached, dtype='<i4', count=3))
+        if total != len(results['words']) or total != len(results['sentence_ids']):
             return None
-        ids = np.frombuffer(cached, dtype='<i4', count=pieces, offset=8)
-        counts = np.frombuffer(cached, dtype=np.uint8, offset=8 + 4 * pieces)
-        return ids, np.repeat(np.arange(num_words, dtype=np.int64), counts)
+        ids = np.frombuffer(cached, dtype='<i4', count=pieces, offset=12)
+        offset = 12 + 4 * pieces
+        sentences = np.frombuffer(cached, dtype='<i4', count=words, offset=offset)
+        offset += 4 * words
+        counts = np.frombuffer(cached, dtype=np.uint8, count=words, offset=offset)
+        flags = np.frombuffer(cached, dtype=np.uint8, count=words, offset=offset + words)
+        flags = flags.astype(np.int64)
+        word_arrays = (range(words), sentences.astype(np.int64), flags & 1, (flags >> 1) & 1,
+                       (flags >> 2) & 1)
+        return word_arrays, (ids, np.repeat(np.arange(words, dtype=np.int64), counts))
 
     def _encode(self, words: Sequence[str], pieces: Optional[tuple] = None) -> dict:
         """``input_ids``, ``attention_mask`` and ``word_ids`` as int64 arrays.
 
-        ``pieces`` are the cached ``(ids, piece_words)`` of :meth:`_cached_pieces`.
+        ``pieces`` are the cached ``(ids, piece_words)`` of :meth:`_from_cache`.
 
         Uses the tokenizer's array path (``encode_words_array``, no Python loop over the
         words) when it has one, else its ``encode_words`` lists.
@@ -252,22 +283,13 @@ class TokenizeReport(BaseTransform):
     def transform(self, results: dict) -> dict:
         """Add the token and word arrays listed in the class docstring."""
         self._check_fields(results)
-        words: Sequence[str] = results['words']
-        word_sentences = np.asarray(results['sentence_ids'], dtype=np.int64)
-        mesh = results.get('mesh') or []
-        if len(word_sentences) != len(words):
-            raise ValueError(
-                f'record of {results.get("img_path")} has {len(words)} words but '
-                f'{len(word_sentences)} sentence_ids; the cached text fields are '
-                'inconsistent, regenerate the annotation file')
-        if self.drop_punctuation:
-            words, kept_sentences, mesh = drop_punctuation(words, word_sentences, mesh)
-            word_sentences = np.asarray(kept_sentences, dtype=np.int64)
-        word_keyword = keyword_flags(len(words), mesh, self.use_negated, self.use_uncertain)
-        word_negated = keyword_flags(len(words), mesh, field='negated')
-        word_uncertain = keyword_flags(len(words), mesh, field='uncertain')
-
-        encoded = self._encode(words, self._cached_pieces(results, len(words)))
+        cached = self._from_cache(results)
+        if cached is None:
+            word_arrays, pieces = self._word_arrays(results), None
+        else:
+            word_arrays, pieces = cached
+        words, word_sentences, word_keyword, word_negated, word_uncertain = word_arrays
+        encoded = self._encode(words, pieces)
         word_ids = encoded['word_ids']
         is_word = word_ids >= 0
         safe_ids = np.where(is_word, word_ids, 0)
