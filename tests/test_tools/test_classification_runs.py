@@ -2,7 +2,8 @@
 """Downstream classification end to end on real X-rays: covid-cxr COVID-19 vs other, fold 1
 lists restricted to the images present, a tiny ViT from a medvlp demo pre-training
 checkpoint, tools/train.py (fine-tune and linear probe) -> best-val checkpoint ->
-tools/test.py printing per-class and mean AUC."""
+tools/test.py printing per-class and mean AUC. The tools run in this process
+(tests/tool_calls.py)."""
 import json
 import re
 
@@ -20,13 +21,13 @@ PROBE = f'{CONFIGS}/vit-tiny-p16_linear-probe_1xb16-60_covid-demo.py'
 
 
 @pytest.fixture(scope='module')
-def covid_fold1(shared_data, run_tool, tmp_path_factory):
+def covid_fold1(shared_data, tmp_path_factory):
     """prepare_covid.py's fold-1 lists and the listed images, shrunk to 128 px (speed)."""
     root = tmp_path_factory.mktemp('covid_fold1')
     covid = shared_data / 'covid-cxr'
-    proc = run_tool('dataset_converters/prepare_covid.py', covid / 'splits', root / 'lists',
-                    '--folds', '1', '--images', covid / 'images', '--metadata',
-                    covid / 'metadata.csv')
+    proc = call_tool('dataset_converters/prepare_covid.py', covid / 'splits', root / 'lists',
+                     '--folds', '1', '--images', covid / 'images', '--metadata',
+                     covid / 'metadata.csv')
     missing = {m.group(1): int(m.group(2)) for m in
                re.finditer(r'(\w+): (\d+) image missing', proc.stdout)}
     listed = {s: len((covid / 'splits' / 'covid1' / f'iscovid_{s}.txt').read_text().split(
