@@ -59,6 +59,20 @@ def config_sha256(config: str, cfg_options: List[str]) -> str:
     return hashlib.sha256(cfg.pretty_text.encode()).hexdigest()
 
 
+def _kind(cell: Cell) -> str:
+    """Cells of one kind take about as long: a method's pre-training, a task's runs."""
+    return f'pretrain/{cell.method.name}' if cell.kind == 'pretrain' else cell.task.name
+
+
+def _eta(spent: Dict[str, List[float]], left: List[Cell]) -> float:
+    """Seconds of cell time left: per cell, the mean of the finished cells of its kind
+    (of all finished cells when none of its kind has finished)."""
+    every = [t for times in spent.values() for t in times]
+    overall = sum(every) / len(every) if every else 0.
+    return sum(sum(spent[k]) / len(spent[k]) if spent.get(k) else overall
+               for k in map(_kind, left))
+
+
 class BenchmarkRunner:
     """Run a benchmark spec cell by cell; a finished cell is never run again.
 
@@ -330,7 +344,8 @@ class BenchmarkRunner:
         total, done_before = len(self.cells), len(self.cells) - len(todo)
         self._say(f'benchmark: {total} cells, {done_before} already done, {len(todo)} to run '
                   f'in {self.work_dir}' + (f', {self.jobs} at a time' if self.jobs > 1 else ''))
-        spent: List[float] = []
+        spent: Dict[str, List[float]] = {}  # wall times per kind of cell (see _kind)
+        ended: List[Cell] = []
         pending = list(todo)  # pre-training cells come first in the plan
         finished = {c.id for c in self.cells if c.kind == 'pretrain' and c not in todo}
         cond = threading.Condition()
@@ -356,13 +371,13 @@ class BenchmarkRunner:
                 with cond:
                     if cell.kind == 'pretrain':
                         finished.add(cell.id)  # done or failed: its cells may go on
-                    spent.append(record['wall_s'])
-                    left = len(todo) - len(spent)
-                    eta = sum(spent) / len(spent) * left / self.jobs
+                    spent.setdefault(_kind(cell), []).append(record['wall_s'])
+                    ended.append(cell)
+                    eta = _eta(spent, [c for c in todo if c not in ended]) / self.jobs
                     status = record['status'] + ('' if record['status'] == 'done' else
                                                  ': ' + record['error'])
                     with self._log_lock:
-                        self.log(f'[{done_before + len(spent)}/{total}] {cell.id}: {status} '
+                        self.log(f'[{done_before + len(ended)}/{total}] {cell.id}: {status} '
                                  f'in {record["wall_s"]:.0f} s; '
                                  f'{(time.time() - start) / 60:.1f} min elapsed, '
                                  f'ETA {eta / 60:.1f} min')

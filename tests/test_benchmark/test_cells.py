@@ -105,3 +105,17 @@ def test_parallel_cells_wait_for_their_pretraining(tmp_path, repo_root, monkeypa
             (tmp_path / 'work' / 'runs.jsonl').read_text().splitlines()]
     assert len(runs) == 1 and runs[0]['cells_run'] == len(runner.cells)
     assert runs[0]['jobs'] == 2 and runs[0]['code'] and runs[0]['wall_s'] > 0
+
+
+def test_eta_counts_each_kind_of_cell_at_its_own_pace(tmp_path, repo_root):
+    from medvlp.benchmark.runner import _eta
+    cells = plan_cells(load_spec(_spec(tmp_path), str(repo_root)))
+    pre = [c for c in cells if c.kind == 'pretrain']
+    cls = [c for c in cells if c.kind == 'downstream' and c.task.name == 'cls']
+    ret = [c for c in cells if c.kind == 'downstream' and c.task.name == 'ret']
+    spent = {'pretrain/a': [600.0], 'cls': [20.0, 40.0]}
+    # b's pre-training and the retrieval cells have no finished cell of their kind: the
+    # mean of all finished cells (220 s) stands in for them
+    assert _eta(spent, pre[1:2] + cls[:3] + ret[:1]) == pytest.approx(220 + 3 * 30 + 220)
+    assert _eta(spent, [pre[0]]) == pytest.approx(600)
+    assert _eta({}, cls) == 0

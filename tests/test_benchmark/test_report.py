@@ -87,3 +87,39 @@ def test_shipped_specs_are_valid(repo_root):
                           str(repo_root))
     downstream = [c for c in plan_cells(published) if c.kind == 'downstream']
     assert len(downstream) == 4 * (3 + 3 + 3 + 2) * 3
+
+
+def test_doc_block_replaces_only_its_marked_lines(tmp_path):
+    from medvlp.benchmark.report import doc_block, replace_doc_block
+    spec = Config(dict(name='mini', methods=dict(a=None, b=None),
+                       tasks=dict(t=dict(configs={1.0: 'x.py'}, metrics=['auc']),
+                                  r=dict(on_pretrained=True, methods=['a'],
+                                         metrics=['auc'])),
+                       seeds=[0, 1]))
+    records = [_record('a', 0, 0.7), _record('a', 1, 0.9), _record('b', 0, 0.6),
+               _record('b', 1, 0.8)]
+    for r in records:
+        r['code'] = 'abc123-dirty'
+    write_reports(records, spec, str(tmp_path))
+    md = (tmp_path / 'results.md').read_text()
+    assert '## Summary' in md and '| a | 0.8 ± 0.14 (n=2) | - |' in md
+    runs = [dict(cells_run=4, machine='CPU X, 2 CPUs usable', wall_s=120.0,
+                 command='python tools/benchmark.py --preset mini'),
+            dict(cells_run=0, machine='other', wall_s=5.0, command='ignored')]
+    text = doc_block(records, spec, str(tmp_path), 'images/benchmark_mini.png', runs)
+    assert 'Command: `python tools/benchmark.py --preset mini`' in text
+    assert 'Code: abc123-dirty. Machine: CPU X, 2 CPUs usable.' in text
+    assert '4 cells (0 failed)' in text and '2.0 min wall time over 1 invocation' in text
+    assert '#### t: auc' in text and '\n## ' not in text
+    assert '![mini results](images/benchmark_mini.png)' in text
+    doc = tmp_path / 'doc.md'
+    doc.write_text('intro\n<!-- benchmark:mini:begin -->\nold numbers\n'
+                   '<!-- benchmark:mini:end -->\noutro\n')
+    replace_doc_block(str(doc), 'mini', text)
+    out = doc.read_text()
+    assert out.startswith('intro\n<!-- benchmark:mini:begin -->\n<!-- written by')
+    assert 'old numbers' not in out and out.endswith('<!-- benchmark:mini:end -->\noutro\n')
+    replace_doc_block(str(doc), 'mini', text)  # idempotent
+    assert doc.read_text() == out
+    with pytest.raises(ValueError, match='benchmark:other:begin'):
+        replace_doc_block(str(doc), 'other', text)
