@@ -21,16 +21,24 @@ def _logged_losses(work_dir):
     return [json.loads(line) for line in scalars if '"loss_text"' in line]
 
 
+#: Epochs of the demo run. Drop of the per-epoch loss from epoch 1 to epoch N, seeds 0/1/2:
+#: N=5 image -0.091/-0.083/-0.090, text -2.94/-2.79/-2.85; N=8 image -0.126/-0.114/-0.122,
+#: text -4.27/-4.26/-4.29 (``randomness.seed=S``, one thread). 5 clears both thresholds
+#: below on every seed.
+DEMO_EPOCHS = 5
+
+
 def test_demo_trains_with_both_losses_falling(tmp_path):
     call_tool('train.py', DEMO, '--work-dir', tmp_path, '--cfg-options',
-              'train_cfg.max_epochs=8', 'default_hooks.checkpoint.interval=8', *FAST)
+              f'train_cfg.max_epochs={DEMO_EPOCHS}',
+              f'default_hooks.checkpoint.interval={DEMO_EPOCHS}', *FAST)
     logs = _logged_losses(tmp_path)
-    assert len(logs) == 8  # one line per epoch of 7 iterations
+    assert len(logs) == DEMO_EPOCHS  # one line per epoch of 7 iterations
     first, last = logs[0], logs[-1]
     assert last['loss_image'] < first['loss_image'] - 0.05
     assert last['loss_text'] < first['loss_text'] - 2.0
 
-    state = load_checkpoint_file(str(tmp_path / 'epoch_8.pth'))['state_dict']
+    state = load_checkpoint_file(str(tmp_path / f'epoch_{DEMO_EPOCHS}.pth'))['state_dict']
     assert 'backbone.patch_embed.projection.weight' in state  # downstream hand-off prefix
     assert 'fusion.proj.weight' in state and 'mlm_head.decoder.weight' in state
 
