@@ -81,7 +81,20 @@ def apply_runner_args(cfg: Config, args) -> Config:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     drop_disabled_hooks(cfg)
+    fit_loaders_to_workers(cfg)
     return cfg
+
+
+def fit_loaders_to_workers(cfg: Config) -> None:
+    """Drop ``prefetch_factor`` and ``persistent_workers`` from loaders without worker
+    processes (``num_workers=0``, e.g. set with ``--cfg-options``): torch's DataLoader
+    refuses both there, while they mean nothing without workers."""
+    for name in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(name)
+        if loader and loader.get('num_workers', 0) == 0:
+            loader.pop('prefetch_factor', None)
+            if loader.get('persistent_workers'):
+                loader['persistent_workers'] = False
 
 
 #: The hooks mmengine's Runner adds itself; ``default_hooks.<name>=None`` removes them.

@@ -17,7 +17,8 @@ DEFAULT_PATCH_SIZE = 16
 DEFAULT_MAX_POSITIONS = 512
 #: Pipeline transforms and the argument that sets their output image size.
 IMAGE_SIZE_ARGS = {
-    'RandomResizedCrop': 'scale', 'CenterCrop': 'crop_size', 'RandomCrop': 'crop_size',
+    'RandomResizedCrop': 'scale', 'CXRRandomResizedCrop': 'scale', 'CenterCrop': 'crop_size',
+    'RandomCrop': 'crop_size',
     'Resize': 'scale'
 }
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')

@@ -60,3 +60,20 @@ def test_medvlp_default_hooks_can_be_turned_off():
     assert 'non_finite' not in cfg.default_hooks and 'rng_state' not in cfg.default_hooks
     # mmengine's own defaults keep their None, which is how mmengine removes them
     assert 'checkpoint' in cfg.default_hooks and cfg.default_hooks.checkpoint is None
+
+
+def test_loaders_without_workers_lose_worker_only_options():
+    from types import SimpleNamespace
+
+    import torch
+
+    from medvlp.utils import apply_runner_args
+    cfg = Config.fromfile('configs/_base_/datasets/mimic_cxr_report.py')
+    assert cfg.train_dataloader.get('prefetch_factor')  # what the full-size config sets
+    cfg.train_dataloader.num_workers = 0  # e.g. --cfg-options train_dataloader.num_workers=0
+    apply_runner_args(cfg, SimpleNamespace(launcher='none', work_dir='w', config=MEDIM))
+    assert 'prefetch_factor' not in cfg.train_dataloader
+    assert cfg.train_dataloader.persistent_workers is False
+    # torch accepts the worker options left (it refuses prefetch_factor without workers)
+    options = {k: cfg.train_dataloader[k] for k in ('num_workers', 'persistent_workers')}
+    assert len(list(torch.utils.data.DataLoader(list(range(4)), **options))) == 4
