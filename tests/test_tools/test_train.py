@@ -85,6 +85,9 @@ def test_dist_train_two_cpu_processes(tmp_path, run_tool):
      '--auto-scale-lr needs auto_scale_lr.base_batch_size'),
     ([DEMO_CONFIG, '--cfg-options', 'model.head.norm_pixel=True'],
      'wrong key in config: MAEPretrainHead takes no argument "norm_pixel"'),
+    ([DEMO_CONFIG, '--test-out', 'metrics.json'],
+     f'--test-out: {DEMO_CONFIG} has no test_dataloader, test_cfg and test_evaluator'),
+    ([DEMO_CONFIG, '--test-out', 'metrics.pkl'], '--test-out must end with .json'),
 ])
 def test_bad_input_gives_one_line_error(tmp_path, args, message):
     proc = call_tool('train.py', *args, '--work-dir', tmp_path, check=False)
