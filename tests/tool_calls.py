@@ -14,7 +14,8 @@ runs on one thread, as there, both put back afterwards (benchmark tools set thei
 count), and an uncaught exception becomes a printed traceback with exit status 1. mmengine
 names a run after the second it started in, and two runners of one name in one process share
 their logger and visualizer; a call therefore starts in a later second than the last one
-ended in, and it starts with a logger of its own, as a new process would.
+ended in, and it starts with a logger of its own, as a new process would; the default
+scopes its runners made are dropped afterwards, so later tests build in their own scope.
 """
 import contextlib
 import importlib.util
@@ -30,6 +31,7 @@ from typing import Dict, Optional, Union
 
 import torch
 from mmengine.logging import MMLogger
+from mmengine.registry import DefaultScope
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _modules: Dict[Path, ModuleType] = {}
@@ -85,6 +87,7 @@ def call_tool(name: Union[str, Path], *args, env: Optional[Dict[str, str]] = Non
     argv = [str(a) for a in args]
     saved_env, saved_argv, saved_cwd = dict(os.environ), sys.argv, os.getcwd()
     saved_threads = torch.get_num_threads()
+    saved_scopes = list(DefaultScope._instance_dict)
     stdout, stderr = io.StringIO(), io.StringIO()
     _wait_for_a_new_second()
     try:
@@ -114,6 +117,10 @@ def call_tool(name: Union[str, Path], *args, env: Optional[Dict[str, str]] = Non
         sys.argv = saved_argv
         os.chdir(saved_cwd)
         torch.set_num_threads(saved_threads)
+        # a runner leaves its default scope (e.g. 'medvlp') current; a process would end
+        # with it, so drop the scopes the call made
+        for name_ in [n for n in DefaultScope._instance_dict if n not in saved_scopes]:
+            DefaultScope._instance_dict.pop(name_)
     proc = subprocess.CompletedProcess(['tools/' + str(name)] + argv, code,
                                        stdout.getvalue(), stderr.getvalue())
     if check and code != 0:

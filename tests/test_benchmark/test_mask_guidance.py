@@ -35,13 +35,13 @@ def test_map_entropy_is_one_for_flat_maps_and_low_for_peaked_ones():
 def test_tool_on_the_demo_pairs_with_real_lung_masks(shared_data, run_tool, tmp_path):
     out = tmp_path / 'stats.json'
     proc = run_tool('analysis_tools/mask_guidance.py', DEMO_MEDIM, '--lung-masks',
-                    shared_data / 'covid-cxr' / 'masks', '--max-samples', 48, '--out', out)
-    assert 'fresh initialisation, 48 samples' in proc.stdout
+                    shared_data / 'covid-cxr' / 'masks', '--max-samples', 100, '--out', out)
+    assert 'fresh initialisation, 100 samples' in proc.stdout
     assert 'masked patches inside the lungs' in proc.stdout
     stats = json.loads(out.read_text())
     assert 0 <= stats['kwm_fallback'] < 0.5 and stats['sdm_fallback'] < 0.1
     assert 0.5 < stats['kwm_map_entropy'] <= 1.0
-    assert stats['samples_with_lung_mask'] >= 8
+    assert stats['samples_with_lung_mask'] >= 20
     # random masks are unbiased: their lung share is the lung share of all patches
     assert abs(stats['random_in_lung'] - stats['lung_patches']) < 0.1
     for key in ('kwm_in_lung', 'sdm_in_lung'):
