@@ -337,10 +337,10 @@ class BenchmarkRunner:
         cell of the plan that can start (pre-training cells come first; a downstream cell
         can start once its method's pre-training cell of that seed has ended).
         """
-        if self.fork:
+        todo = [c for c in self.cells if (self.record(c) or {}).get('status') != 'done']
+        if self.fork and todo:  # nothing to run: not worth the imports
             preload()
         self.prepare()
-        todo = [c for c in self.cells if (self.record(c) or {}).get('status') != 'done']
         total, done_before = len(self.cells), len(self.cells) - len(todo)
         self._say(f'benchmark: {total} cells, {done_before} already done, {len(todo)} to run '
                   f'in {self.work_dir}' + (f', {self.jobs} at a time' if self.jobs > 1 else ''))

@@ -77,7 +77,8 @@ def test_quick_preset_resume_and_failed_cell(shared_data, run_tool, repo_root, t
         f"_base_ = ['{repo_root}/configs/benchmarks/specs/cxr_mini.py']\n"
         f"methods = dict(_delete_=True, random=None, broken=dict(checkpoint='{bad}'))\n"
         f"tasks = dict(_delete_=True, lung_frozen=dict(configs={{1.0: '{lung_frozen}'}}, "
-        "metrics=['fg_dice'], test_in_train=True))\n")
+        "metrics=['fg_dice'], test_in_train=True))\n"
+        "prepare = []\n")  # the data is there from the first run
     proc = run_tool('benchmark.py', spec, '--quick', '--work-dir', work, '--no-fork',
                     env=env)
     assert 'benchmark: 2 cells, 1 already done, 1 to run' in proc.stdout
