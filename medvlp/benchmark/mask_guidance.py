@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from mmengine.dataset import default_collate
 
+from medvlp.datasets.transforms.formatting import stack_data_sample_fields
 from medvlp.models.algorithms.medim import OPTIONAL_WORD_FLAGS, WORD_FLAGS
 from medvlp.models.mask_generators.mask_rules import RandomMaskRule
 
@@ -74,24 +75,16 @@ def mask_guidance_stats(model, dataset, lung_dir: Optional[str] = None,
         indices = range(start, min(start + batch_size, len(dataset)))
         data = model.data_preprocessor(default_collate([dataset[i] for i in indices]), False)
         inputs, samples = data['inputs'], data['data_samples']
-        flags = model._text_inputs(samples, inputs.device, WORD_FLAGS)
-        for key in OPTIONAL_WORD_FLAGS:
-            if all(key in s for s in samples):
-                flags.update(model._text_inputs(samples, inputs.device, (key, )))
+        flags = model._text_inputs(samples, inputs.device, WORD_FLAGS)  # as MedIM.loss
+        flags.update(stack_data_sample_fields(samples, OPTIONAL_WORD_FLAGS,
+                                              device=inputs.device))
         img = model.img_neck(model.backbone(inputs)[-1])
         txt = model.encode_text(model._text_inputs(samples, inputs.device))
         attention = model.mask_attention(img, txt)
+        word_inputs = model.generator_inputs(attention, flags)
         masks = {}
         for name, generator in model.mask_generators.items():
-            num_words = attention.size(1)
-            keyword = flags['word_keyword'][:, :num_words].bool()
-            sentence_ids = flags['word_sentence_ids'][:, :num_words]
-            if keyword.size(1) < num_words:
-                pad = num_words - keyword.size(1)
-                keyword = torch.nn.functional.pad(keyword, (0, pad), value=False)
-                sentence_ids = torch.nn.functional.pad(sentence_ids, (0, pad), value=-1)
-            mask, info = generator(attention, keyword, sentence_ids, generator=gen,
-                                   return_map=True)
+            mask, info = generator(attention, **word_inputs, generator=gen, return_map=True)
             masks[name] = mask
             add(f'{name}_fallback', info.fallback)
             guided = ~info.fallback

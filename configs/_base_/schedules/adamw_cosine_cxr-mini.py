@@ -1,16 +1,7 @@
-# The cxr-mini pre-training schedule: AdamW lr 1e-3 (base batch 16), 2 warm-up epochs,
-# cosine decay to the last epoch.
-max_epochs = 30
-warmup_epochs = 2
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.95), weight_decay=0.05),
-    clip_grad=dict(max_norm=5.0))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=warmup_epochs,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - warmup_epochs, by_epoch=True,
-         begin=warmup_epochs, end=max_epochs, convert_to_iter_based=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
-auto_scale_lr = dict(base_batch_size=16)
+# The cxr-mini pre-training schedule: the CPU demos' schedule (AdamW lr 1e-3, base batch 16,
+# 2 warm-up epochs, cosine decay over 30 epochs) with MAE's betas (0.9, 0.95); no
+# validation during pre-training.
+_base_ = ['./adamw_cosine_30e_demo.py']
+
+optim_wrapper = dict(optimizer=dict(betas=(0.9, 0.95)))
+train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs={{_base_.max_epochs}})

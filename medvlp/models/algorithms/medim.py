@@ -122,9 +122,18 @@ class MedIM(JoImTeRNet):
             attention (torch.Tensor): ``[B, W, L]`` from the alignment head (W word slots).
             flags (dict): ``word_keyword`` and ``word_sentence_ids`` ``[B, W']`` from
                 ``TokenizeReport``, and ``word_negated`` / ``word_uncertain`` when
-                present (for the generators' ``use_negated`` / ``use_uncertain``); cut or
-                padded to W.
+                present (for the generators' ``use_negated`` / ``use_uncertain``).
         """
+        inputs = self.generator_inputs(attention, flags)
+        return {name: generator(attention, **inputs)
+                for name, generator in self.mask_generators.items()}
+
+    @staticmethod
+    def generator_inputs(attention: torch.Tensor,
+                         flags: Dict[str, torch.Tensor]) -> Dict[str, Optional[torch.Tensor]]:
+        """The per-word arguments of the mask generators, cut or padded to the W word slots
+        of ``attention`` ``[B, W, L]``: ``word_keyword``, ``word_sentence_ids`` (-1 pads)
+        and ``word_negated`` / ``word_uncertain`` (None when ``flags`` lacks them)."""
         num_words = attention.size(1)
 
         def fit(t: torch.Tensor, pad: int) -> torch.Tensor:
@@ -132,12 +141,11 @@ class MedIM(JoImTeRNet):
                 return t[:, :num_words]
             return nn.functional.pad(t, (0, num_words - t.size(1)), value=pad)
 
-        keyword = fit(flags['word_keyword'], 0).bool()
-        sentence_ids = fit(flags['word_sentence_ids'], -1)
-        optional = {key: fit(flags[key], 0).bool() if key in flags else None
-                    for key in OPTIONAL_WORD_FLAGS}
-        return {name: generator(attention, keyword, sentence_ids, **optional)
-                for name, generator in self.mask_generators.items()}
+        inputs = dict(word_keyword=fit(flags['word_keyword'], 0).bool(),
+                      word_sentence_ids=fit(flags['word_sentence_ids'], -1))
+        inputs.update({key: fit(flags[key], 0).bool() if key in flags else None
+                       for key in OPTIONAL_WORD_FLAGS})
+        return inputs
 
     def mask_attention(self, img: Dict[str, torch.Tensor],
                        txt: Dict[str, torch.Tensor]) -> torch.Tensor:
