@@ -111,3 +111,13 @@ def test_retrieval_pairs_share_a_study_per_note(cxr_mini):
         by_study.setdefault(r['study_id'], set()).add(r['report'])
     assert all(len(reports) == 1 for reports in by_study.values())
     assert len(by_study) < len(records)  # some patients have several images of one note
+
+
+def test_bad_source_folders_are_named(tmp_path):
+    from medvlp.utils.cli import UserError
+    with pytest.raises(UserError, match='metadata.csv does not exist'):
+        write_cxr_mini(str(tmp_path / 'nowhere'), str(tmp_path / 'out'), log=lambda _: None)
+    (tmp_path / 'metadata.csv').write_text('filename,patientid\na.png,1\n')
+    with pytest.raises(UserError, match=r"missing columns \['finding', 'view', "
+                                        r"'clinical_notes'\]"):
+        write_cxr_mini(str(tmp_path), str(tmp_path / 'out'), log=lambda _: None)
