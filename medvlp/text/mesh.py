@@ -70,9 +70,15 @@ class MeshMatch:
 
     def to_dict(self) -> dict:
         """The JSON-serialisable record form used in processed report records."""
-        return {'term': self.term, 'mesh_id': self.mesh_id, 'start_word': self.start_word,
-                'end_word': self.end_word, 'negated': self.negated,
-                'uncertain': self.uncertain}
+        return match_record(self.term, self.mesh_id, self.start_word, self.end_word,
+                            self.negated, self.uncertain)
+
+
+def match_record(term: str, mesh_id: str, start_word: int, end_word: int, negated: bool,
+                 uncertain: bool) -> dict:
+    """The record form of a match (:meth:`MeshMatch.to_dict`), built from its fields."""
+    return {'term': term, 'mesh_id': mesh_id, 'start_word': start_word, 'end_word': end_word,
+            'negated': negated, 'uncertain': uncertain}
 
 
 def form_key(form: str) -> Tuple[str, ...]:
@@ -113,6 +119,9 @@ class PhraseTable:
         #: First words of the phrases of two or more words.
         self.multi_firsts = frozenset(pair[0] for pair in self.pair_lengths)
         self.firsts = self.singles | self.multi_firsts
+        #: Words found before the last word of a phrase: a phrase can run from one word
+        #: sequence into the next only if the first sequence ends with one of them.
+        self.inner_words = frozenset(word for key in self.table for word in key[:-1])
 
     def scan(self, keys: Sequence[str]) -> List[Tuple[int, int, Any]]:
         """``(start, end, value)`` of the non-overlapping longest phrases, in order."""
@@ -268,6 +277,11 @@ class MeshMatcher:
         self._table = self.vocabulary.form_table
         self._phrases = PhraseTable(self._table)
         self.max_words = max((len(key) for key in self._table), default=0)
+
+    @property
+    def phrase_table(self) -> PhraseTable:
+        """The form index the matcher scans with (form key -> :class:`MeshEntry`)."""
+        return self._phrases
 
     def match(self, words: List[str]) -> List[MeshMatch]:
         """Return the non-overlapping longest matches in ``words``, left to right.

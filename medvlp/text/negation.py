@@ -26,7 +26,7 @@ so it is not a trigger; "ruled out" is.
 Phrases are compared on :func:`~medvlp.text.words.normalise_word` keys, the same keys the MeSH
 matcher uses, so case, hyphens and plurals do not matter.
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .mesh import MeshMatch, PhraseTable
 from .words import normalise_word, split_words
@@ -77,6 +77,20 @@ _SENTENCE_END = frozenset({'.', '?', '!'})
 _SCOPE_KINDS = frozenset({_PRE, _POST, _BOTH})
 
 
+def span_flags(spans: Iterable[Tuple[int, int]],
+               covered: Optional[List[bool]]) -> List[bool]:
+    """Whether a scope covers the first or the last word of every ``(start, end)`` span.
+
+    Args:
+        spans (Iterable[Tuple[int, int]]): Word spans (``end`` exclusive) of the matches.
+        covered (List[bool], optional): Per word, whether a scope covers it; None when
+            nothing is covered.
+    """
+    if covered is None:
+        return [False for _ in spans]
+    return [covered[start] or covered[end - 1] for start, end in spans]
+
+
 def _phrase_key(phrase: str) -> Tuple[str, ...]:
     return tuple(normalise_word(word) for word in split_words(phrase))
 
@@ -120,9 +134,18 @@ class ScopeCueDetector:
         self._scope_firsts = frozenset(key[0] for key, kind in phrases.items()
                                        if kind in _SCOPE_KINDS)
 
+    @property
+    def phrase_table(self) -> PhraseTable:
+        """The cue phrase index (phrase key -> cue kind)."""
+        return self._table
+
     def _cues(self, keys: Sequence[str]) -> List[Tuple[int, int, str]]:
         """Longest-match scan for cue phrases: ``(start, end, kind)`` in order."""
-        cues = self._table.scan(keys)
+        return self._block_changes(self._table.scan(keys), keys)
+
+    def _block_changes(self, cues: List[Tuple[int, int, str]],
+                       keys: Sequence[str]) -> List[Tuple[int, int, str]]:
+        """Turn a trigger closely followed by a change word into a pseudo-trigger (in place)."""
         if self.change_words_block:
             for index, (start, end, kind) in enumerate(cues):
                 if kind in (_PRE, _BOTH) and any(key in CHANGE_WORDS
@@ -151,20 +174,56 @@ class ScopeCueDetector:
             return matches
         if keys is None:
             keys = [normalise_word(word) for word in words]
-        if self._scope_firsts.isdisjoint(keys):  # no trigger: nothing is covered
-            for match in matches:
-                setattr(match, self.flag, False)
-            return matches
+        covered = None
+        if not self._scope_firsts.isdisjoint(keys):  # else no trigger: nothing is covered
+            covered = self._covered(self._cues(keys), keys, sentence_ids)
+        spans = ((match.start_word, match.end_word) for match in matches)
+        for match, flag in zip(matches, span_flags(spans, covered)):
+            setattr(match, self.flag, flag)
+        return matches
+
+    def sentence_cover(self, keys: Sequence[str]) -> Tuple[Optional[List[bool]], int]:
+        """The words of one whole sentence that a scope covers, and the look-ahead it used.
+
+        Equivalent to the cover :meth:`annotate` computes over a report in which ``keys`` are
+        one sentence, provided no cue phrase runs across the sentence's ends (see
+        :attr:`PhraseTable.inner_words <medvlp.text.mesh.PhraseTable.inner_words>`) and the
+        first ``look_ahead`` keys after the sentence hold no change word
+        (:meth:`blocks_look_ahead`): scopes stop at sentence ends, so nothing else outside
+        the sentence matters.
+
+        Args:
+            keys (Sequence[str]): ``normalise_word`` of the sentence's words.
+
+        Returns:
+            Tuple[Optional[List[bool]], int]: Per word, whether a scope covers it (None when
+            nothing is covered), and how many keys after the sentence the change-word rule
+            reads (0 when it reads none).
+        """
+        if self._scope_firsts.isdisjoint(keys):
+            return None, 0
+        cues = self._table.scan(keys)
+        look_ahead = 0
+        if self.change_words_block:
+            look_ahead = max((end + 2 - len(keys) for _, end, kind in cues
+                              if kind in (_PRE, _BOTH)), default=0)
+        covered = self._covered(self._block_changes(cues, keys), keys, [0] * len(keys))
+        return covered, max(look_ahead, 0)
+
+    def blocks_look_ahead(self, keys: Sequence[str]) -> bool:
+        """Whether ``keys``, read past a trigger by the change-word rule, could block it."""
+        return self.change_words_block and any(key in CHANGE_WORDS for key in keys)
+
+    def _covered(self, cues: List[Tuple[int, int, str]], keys: Sequence[str],
+                 sentence_ids: Optional[List[int]]) -> Optional[List[bool]]:
+        """Per word, whether the scope of one of ``cues`` covers it; None when none can."""
+        if not any(kind in _SCOPE_KINDS for _, _, kind in cues):  # nothing covers a word
+            return None
         if sentence_ids is None:
             sentence_ids, current = [], 0
             for key in keys:
                 sentence_ids.append(current)
                 current += key in _SENTENCE_END
-        cues = self._cues(keys)
-        if not any(kind in _SCOPE_KINDS for _, _, kind in cues):  # nothing covers a word
-            for match in matches:
-                setattr(match, self.flag, False)
-            return matches
         negated = [False] * len(keys)
         terminator_at = [False] * len(keys)
         for start, end, kind in cues:
@@ -184,9 +243,7 @@ class ScopeCueDetector:
                     if terminator_at[index] or sentence_ids[index] != sentence:
                         break
                     negated[index] = True
-        for match in matches:
-            setattr(match, self.flag, negated[match.start_word] or negated[match.end_word - 1])
-        return matches
+        return negated
 
 
 class NegationDetector(ScopeCueDetector):

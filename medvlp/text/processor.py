@@ -17,12 +17,13 @@ Record fields (all JSON-serialisable)::
     truncated     True           only when the words were capped at ``max_words``
 """
 import math
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+from .annotation import SentenceAnnotator
 from .cleaning import clean_report_text
 from .errors import EmptyReportError
 from .mesh import MeshMatcher
-from .negation import NegationDetector
+from .negation import NegationDetector, ScopeCueDetector
 from .sections import extract_sections, select_sections, tidy_section_text
 from .sentences import SentenceSplitter
 from .uncertainty import UncertaintyDetector
@@ -45,6 +46,10 @@ class ReportProcessor:
         max_words (int, optional): Cap on the number of words (punctuation tokens included) of
             a record; longer reports are cut at the cap and marked ``'truncated': True``. None
             disables the cap. Defaults to 512.
+        sentence_cache_size (int): Number of distinct sentences whose words and MeSH
+            annotations are kept (:class:`~medvlp.text.annotation.SentenceAnnotator`; the
+            records are the same with or without it). 0 annotates every report whole.
+            Defaults to 65536.
     """
 
     def __init__(self, splitter: Optional[SentenceSplitter] = None,
@@ -52,7 +57,8 @@ class ReportProcessor:
                  negation: Optional[NegationDetector] = None,
                  sections: Sequence[str] = ('findings', 'impression'),
                  max_words: Optional[int] = 512,
-                 uncertainty: Optional[UncertaintyDetector] = None):
+                 uncertainty: Optional[UncertaintyDetector] = None,
+                 sentence_cache_size: int = 65536):
         if isinstance(sections, str):
             sections = (sections, )
         if not sections:
@@ -65,6 +71,12 @@ class ReportProcessor:
         self.uncertainty = uncertainty if uncertainty is not None else UncertaintyDetector()
         self.sections = tuple(sections)
         self.max_words = max_words
+        self._annotator = None
+        if sentence_cache_size > 0 and isinstance(self.matcher, MeshMatcher) and all(
+                isinstance(detector, ScopeCueDetector)
+                for detector in (self.negation, self.uncertainty)):
+            self._annotator = SentenceAnnotator(self.matcher, (self.negation, self.uncertainty),
+                                                cache_size=sentence_cache_size)
 
     def process_report(self, text: str, source: str = 'report') -> dict:
         """Process one report or note.
@@ -130,43 +142,76 @@ class ReportProcessor:
         return records
 
     def _build_record(self, sections: Dict[str, str], chosen: List[str], fallback: bool) -> dict:
-        sentences: List[str] = []
-        words: List[str] = []
-        sentence_ids: List[int] = []
+        sentences = [sentence for text in chosen for sentence in self.splitter.split(text)]
+        fields = self._annotate_cached(sentences)
         truncated = False
-        limit = self.max_words
-        for text in chosen:
-            for sentence in self.splitter.split(text):
-                tokens = split_words(sentence)  # never empty: the splitter drops them
-                if limit is not None and len(words) + len(tokens) > limit:
-                    keep = limit - len(words)
-                    if keep > 0:
-                        sentences.append(sentence[:word_spans(sentence)[keep - 1][1]])
-                        sentence_ids.extend([len(sentences) - 1] * keep)
-                        words.extend(tokens[:keep])
-                    truncated = True
-                    break
-                sentence_ids.extend([len(sentences)] * len(tokens))
-                sentences.append(sentence)
-                words.extend(tokens)
-            if truncated:
-                break
+        if fields is None:
+            sentences, words, sentence_ids, truncated = self._cap_words(sentences)
+            mesh = self._annotate_words(words, sentence_ids)
+        else:
+            words, sentence_ids, mesh = fields
         if not words:
             raise EmptyReportError('report has no words after cleaning and sentence splitting')
-        keys = normalise_words(words)
-        matches = self.negation.annotate(words, self.matcher.match_keys(keys), sentence_ids,
-                                         keys=keys)
-        matches = self.uncertainty.annotate(words, matches, sentence_ids, keys=keys)
         record = {
             'sections': sections,
             'report': '\n\n'.join(chosen),
             'sentences': sentences,
             'words': words,
             'sentence_ids': sentence_ids,
-            'mesh': [match.to_dict() for match in matches],
+            'mesh': mesh,
         }
         if fallback:
             record['fallback'] = True
         if truncated:
             record['truncated'] = True
         return record
+
+    def _annotate_cached(self, sentences: List[str]
+                         ) -> Optional[Tuple[List[str], List[int], List[dict]]]:
+        """Words, sentence ids and MeSH records from the per-sentence cache.
+
+        The same as :meth:`_cap_words` then :meth:`_annotate_words` (see
+        :mod:`medvlp.text.annotation`); None when that equivalence is not guaranteed (a
+        phrase may cross a sentence boundary), when the words must be capped, or when the
+        cache is off.
+        """
+        if self._annotator is None:
+            return None
+        annotations = [self._annotator.annotate(sentence) for sentence in sentences]
+        if self.max_words is not None and \
+                sum(len(annotation.words) for annotation in annotations) > self.max_words:
+            return None
+        return self._annotator.join(annotations)
+
+    def _cap_words(self, sentences: List[str]) -> Tuple[List[str], List[str], List[int], bool]:
+        """Words and sentence ids of ``sentences``, cut at :attr:`max_words`.
+
+        Returns:
+            Tuple: The sentences kept (the last one cut at the cap), their words, the
+            sentence index of every word, and whether the words were capped.
+        """
+        kept: List[str] = []
+        words: List[str] = []
+        sentence_ids: List[int] = []
+        limit = self.max_words
+        for sentence in sentences:
+            tokens = split_words(sentence)  # never empty: the splitter drops them
+            if limit is not None and len(words) + len(tokens) > limit:
+                keep = limit - len(words)
+                if keep > 0:
+                    kept.append(sentence[:word_spans(sentence)[keep - 1][1]])
+                    sentence_ids.extend([len(kept) - 1] * keep)
+                    words.extend(tokens[:keep])
+                return kept, words, sentence_ids, True
+            sentence_ids.extend([len(kept)] * len(tokens))
+            kept.append(sentence)
+            words.extend(tokens)
+        return kept, words, sentence_ids, False
+
+    def _annotate_words(self, words: List[str], sentence_ids: List[int]) -> List[dict]:
+        """MeSH match records of a report's words, with negation and uncertainty flags."""
+        keys = normalise_words(words)
+        matches = self.negation.annotate(words, self.matcher.match_keys(keys), sentence_ids,
+                                         keys=keys)
+        matches = self.uncertainty.annotate(words, matches, sentence_ids, keys=keys)
+        return [match.to_dict() for match in matches]

@@ -87,3 +87,56 @@ def test_clean_report_text_skips_nothing_it_must_do():
     assert clean_report_text(text) == 'FINDINGS: Heart size ___ normal.\nNo ___ effusion.'
     record = ReportProcessor().process_report(text)
     assert record['words'][:3] == ['Heart', 'size', '___']
+
+
+#: Reports whose phrases or change-word rules cross a sentence boundary: joining the
+#: sentences' own annotations would differ, so the whole report must be annotated.
+CROSSING_REPORTS = (
+    'FINDINGS: Small left pleural\n\nIMPRESSION: Effusion.',  # a MeSH form across sections
+    'FINDINGS: Pleural effusion resolved. Increased opacity at the base.',  # change word
+    'FINDINGS: Pneumothorax is\n\nIMPRESSION: Absent.',  # a post-trigger across sections
+    'FINDINGS: No effusion. No significant change.',
+)
+
+
+def _all_section_texts(openi_reports):
+    names = ('comparison', 'indication', 'findings', 'impression')
+    texts = ['\n\n'.join(f'{name.upper()}: {report[name]}' for name in names
+                         if report.get(name)) for report in openi_reports]
+    return [text for text in texts if text]
+
+
+def test_sentence_cache_equals_whole_report_annotation(openi_reports, openi_records,
+                                                        splitter):
+    """Per-sentence cached annotations joined == annotating each report's words whole."""
+    plain = ReportProcessor(splitter=splitter, sentence_cache_size=0)
+    assert plain._annotator is None
+    for report in openi_reports:
+        if report['uid'] in openi_records:
+            assert plain.process_sections(
+                {'findings': report['findings'], 'impression': report['impression']}
+            ) == openi_records[report['uid']], report['uid']
+    every = ('comparison', 'indication', 'findings', 'impression')
+    tiny_cache = ReportProcessor(splitter=splitter, sections=every, max_words=None,
+                                 sentence_cache_size=7)  # emptied again and again
+    plain_every = ReportProcessor(splitter=splitter, sections=every, max_words=None,
+                                  sentence_cache_size=0)
+    for text in _all_section_texts(openi_reports) + list(CROSSING_REPORTS):
+        assert tiny_cache.process_report(text) == plain_every.process_report(text), text
+
+
+def test_sentence_cache_declines_crossing_phrases(splitter):
+    """join() returns None exactly where a phrase or a look-ahead crosses a boundary."""
+    cached = ReportProcessor(splitter=splitter)
+    plain = ReportProcessor(splitter=splitter, sentence_cache_size=0)
+    for text in CROSSING_REPORTS:
+        sentences = [s for part in text.split('\n\n') for s in splitter.split(
+            part.split(': ', 1)[1])]
+        annotations = [cached._annotator.annotate(s) for s in sentences]
+        crossing = text != CROSSING_REPORTS[-1]
+        assert (cached._annotator.join(annotations) is None) == crossing, text
+        assert cached.process_report(text) == plain.process_report(text), text
+    record = plain.process_report(CROSSING_REPORTS[0])
+    assert [m['term'] for m in record['mesh']] == ['Pleural Effusion']
+    record = plain.process_report(CROSSING_REPORTS[1])
+    assert not record['mesh'][0]['negated']  # "resolved" is blocked by "Increased"

@@ -1,0 +1,146 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""Word-level annotation of report sentences, computed once per distinct sentence.
+
+:class:`~medvlp.text.processor.ReportProcessor` splits a report's sentences into words,
+matches MeSH terms over the whole word sequence and flags each match as negated or uncertain.
+Report sentences repeat a lot ("No pneumothorax.", "The lungs are clear."; more than half of
+the OpenI sentences occur in an earlier report), so :class:`SentenceAnnotator` computes the
+same annotations one sentence at a time, caches them by sentence text, and joins the
+sentences of a report.
+
+Joining per-sentence results gives the whole-report result exactly, because the matcher and
+the cue detectors are left-to-right longest-match scans and every cue scope stops at the end
+of its sentence, unless
+
+* a MeSH form or cue phrase runs from one sentence into the next, which needs a sentence
+  that ends with a word found before the last word of some phrase
+  (:attr:`~medvlp.text.mesh.PhraseTable.inner_words`); or
+* the negation detector's change-word rule ("no significant *increase*") reads past the end
+  of a sentence and finds a change word there.
+
+:meth:`SentenceAnnotator.join` checks both conditions and returns None when one holds; the
+processor then annotates the whole report as before.
+"""
+from dataclasses import dataclass
+from itertools import chain
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from .mesh import MeshMatcher, match_record
+from .negation import ScopeCueDetector, span_flags
+from .words import normalise_words, split_words
+
+#: A match inside a sentence: (term, mesh_id, start_word, end_word, negated, uncertain),
+#: word indices relative to the sentence.
+LocalMatch = Tuple[str, str, int, int, bool, bool]
+
+
+@dataclass(frozen=True)
+class SentenceAnnotation:
+    """The words and MeSH matches of one sentence on its own.
+
+    Attributes:
+        words (Tuple[str, ...]): :func:`~medvlp.text.words.split_words` of the sentence.
+        matches (Tuple[LocalMatch, ...]): MeSH matches with their flags, sentence-relative.
+        head (Tuple[str, ...]): Matching keys of the first two words (what a change-word
+            rule of the previous sentence may read).
+        open_end (bool): Whether the last word may continue into a phrase of the next
+            sentence (it is an inner word of a phrase).
+        look_ahead (int): How many keys after the sentence a cue detector's change-word
+            rule reads (0, 1 or 2).
+    """
+
+    words: Tuple[str, ...]
+    matches: Tuple[LocalMatch, ...]
+    head: Tuple[str, ...]
+    open_end: bool
+    look_ahead: int
+
+
+class SentenceAnnotator:
+    """Per-sentence words, MeSH matches and cue flags, cached (see the module docstring).
+
+    Args:
+        matcher (MeshMatcher): The MeSH matcher.
+        detectors (Sequence[ScopeCueDetector]): The cue detectors, in the order their flags
+            appear in a :data:`LocalMatch` (negation, then uncertainty).
+        cache_size (int): Number of sentences kept; the cache is emptied when it is full.
+            Defaults to 65536.
+    """
+
+    def __init__(self, matcher: MeshMatcher, detectors: Sequence[ScopeCueDetector],
+                 cache_size: int = 65536):
+        if len(detectors) != 2:
+            raise ValueError(f'expected the negation and uncertainty detectors, got '
+                             f'{len(detectors)} detector(s)')
+        self.matcher = matcher
+        self.detectors = tuple(detectors)
+        self.inner_words = matcher.phrase_table.inner_words.union(
+            *(detector.phrase_table.inner_words for detector in self.detectors))
+        self._cache: Dict[str, SentenceAnnotation] = {}
+        self._cache_size = cache_size
+
+    def annotate(self, sentence: str) -> SentenceAnnotation:
+        """The annotation of ``sentence`` on its own (cached)."""
+        annotation = self._cache.get(sentence)
+        if annotation is None:
+            annotation = self._compute(sentence)
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+            self._cache[sentence] = annotation
+        return annotation
+
+    def _compute(self, sentence: str) -> SentenceAnnotation:
+        """Split, normalise, match and flag one sentence."""
+        words = split_words(sentence)
+        keys = normalise_words(words)
+        found = self.matcher.phrase_table.scan(keys)
+        spans = [(start, end) for start, end, _ in found]
+        flags, look_ahead = [], 0
+        for detector in self.detectors:
+            covered, reach = detector.sentence_cover(keys) if found else (None, 0)
+            flags.append(span_flags(spans, covered))
+            look_ahead = max(look_ahead, reach)
+        matches = tuple((entry.heading, entry.mesh_id, start, end, negated, uncertain)
+                        for (start, end, entry), negated, uncertain in zip(found, *flags))
+        return SentenceAnnotation(tuple(words), matches, tuple(keys[:2]),
+                                  bool(keys) and keys[-1] in self.inner_words, look_ahead)
+
+    def _joinable(self, annotations: Sequence[SentenceAnnotation]) -> bool:
+        """Whether joining the sentences gives the whole-report annotation."""
+        for index, annotation in enumerate(annotations):
+            if not annotation.words:
+                return False
+            if index + 1 == len(annotations):
+                break
+            if annotation.open_end:
+                return False
+            if annotation.look_ahead:
+                following = list(chain.from_iterable(
+                    next_one.head for next_one in annotations[index + 1:index + 3]))
+                following = following[:annotation.look_ahead]
+                if any(detector.blocks_look_ahead(following) for detector in self.detectors):
+                    return False
+        return True
+
+    def join(self, annotations: Sequence[SentenceAnnotation]
+             ) -> Optional[Tuple[List[str], List[int], List[dict]]]:
+        """Words, sentence ids and match records of consecutive sentences of one report.
+
+        Returns:
+            Optional[Tuple[List[str], List[int], List[dict]]]: What annotating the sentences'
+            words as one sequence gives (``words``, ``sentence_ids``, ``mesh`` of a record),
+            or None when a phrase or a change-word rule may cross a sentence boundary.
+        """
+        if not self._joinable(annotations):
+            return None
+        words: List[str] = []
+        sentence_ids: List[int] = []
+        mesh: List[dict] = []
+        for index, annotation in enumerate(annotations):
+            offset = len(words)
+            for term, mesh_id, start, end, negated, uncertain in annotation.matches:
+                mesh.append(match_record(term, mesh_id, start + offset, end + offset,
+                                         negated, uncertain))
+            words.extend(annotation.words)
+            sentence_ids.extend([index] * len(annotation.words))
+        return words, sentence_ids, mesh
