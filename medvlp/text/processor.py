@@ -143,13 +143,7 @@ class ReportProcessor:
 
     def _build_record(self, sections: Dict[str, str], chosen: List[str], fallback: bool) -> dict:
         sentences = [sentence for text in chosen for sentence in self.splitter.split(text)]
-        fields = self._annotate_cached(sentences)
-        truncated = False
-        if fields is None:
-            sentences, words, sentence_ids, truncated = self._cap_words(sentences)
-            mesh = self._annotate_words(words, sentence_ids)
-        else:
-            words, sentence_ids, mesh = fields
+        sentences, words, sentence_ids, mesh, truncated = self.annotate_sentences(sentences)
         if not words:
             raise EmptyReportError('report has no words after cleaning and sentence splitting')
         record = {
@@ -165,6 +159,22 @@ class ReportProcessor:
         if truncated:
             record['truncated'] = True
         return record
+
+    def annotate_sentences(self, sentences: List[str]
+                           ) -> Tuple[List[str], List[str], List[int], List[dict], bool]:
+        """The word-level fields of a record made of ``sentences`` (from the splitter).
+
+        Returns:
+            Tuple: ``sentences`` (the last one cut when the words were capped), ``words``,
+            ``sentence_ids``, ``mesh`` (match records) and whether the words were capped at
+            :attr:`max_words`.
+        """
+        fields = self._annotate_cached(sentences)
+        if fields is not None:
+            return (sentences, *fields, False)
+        sentences, words, sentence_ids, truncated = self._cap_words(sentences)
+        return sentences, words, sentence_ids, self._annotate_words(words, sentence_ids), \
+            truncated
 
     def _annotate_cached(self, sentences: List[str]
                          ) -> Optional[Tuple[List[str], List[int], List[dict]]]:

@@ -26,11 +26,14 @@ such as ``approx.``, ``vs.``, ``q.d.``; ``PA``, ``CT``, ``cm`` are *not* abbrevi
   ("Dr.", "approx. 1.5", "q.d. The") go through Punkt itself, and those results are cached. The
   output equals Punkt's on the same text, but most reports never reach Punkt.
 
+The sentences of every text are cached too, so a section text seen before (a common
+impression) costs one dictionary look-up.
+
 Sentences without a letter or digit (a stray ``.``) are dropped.
 """
 import logging
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple, Union
 
 from .cleaning import has_only_single_spaces
 from .punkt_model import (apply_radiology_lists, collocation_starts, find_punkt_tab,
@@ -63,8 +66,8 @@ class SentenceSplitter:
             ``punkt_tab`` directory. Defaults to NLTK's ``punkt_tab`` model, or the radiology
             fallback when none is installed.
         language (str): ``punkt_tab`` model to look for. Defaults to ``'english'``.
-        cache_size (int): Number of Punkt results kept for repeated uncertain stretches.
-            Defaults to 65536.
+        cache_size (int): Number of results kept for repeated texts and uncertain Punkt
+            stretches. Defaults to 65536.
 
     Attributes:
         model_source (str): Which model is used, e.g. ``'punkt_tab:/.../english'``.
@@ -102,12 +105,17 @@ class SentenceSplitter:
         self._abbreviations = frozenset(params.abbrev_types)
         self._collocations = frozenset(params.collocations)
         self._collocation_starts = frozenset(collocation_starts(params.collocations))
-        self._cache: Dict[str, Tuple[str, ...]] = {}
+        #: Punkt's sentences of an uncertain stretch (key: the stretch) and split()'s result
+        #: for a whole text (key: ``(text, )``).
+        self._cache: Dict[Union[str, Tuple[str]], Tuple[str, ...]] = {}
         self._decisions: Dict[str, Optional[bool]] = {}
         self._cache_size = cache_size
 
     def split(self, text: str) -> List[str]:
         """Split ``text`` into sentences.
+
+        Results are cached per text (report sections such as "No acute cardiopulmonary
+        abnormality." repeat across reports); a cached result is the uncached one.
 
         Args:
             text (str): Report text; may contain line breaks and numbered lists.
@@ -115,6 +123,15 @@ class SentenceSplitter:
         Returns:
             List[str]: Sentences with single spaces, list markers removed, in order.
         """
+        key = (text, )  # texts and Punkt stretches share the cache: keyed apart
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = tuple(self._split_uncached(text))
+            self._remember(key, cached)
+        return list(cached)
+
+    def _split_uncached(self, text: str) -> List[str]:
+        """:meth:`split` without the cache."""
         sentences: List[str] = []
         # The cheap substring and hint checks skip regex passes that rarely apply.
         paragraphs = _PARAGRAPH_RE.split(text) if '\n' in text else (text, )
@@ -198,7 +215,11 @@ class SentenceSplitter:
         cached = self._cache.get(text)
         if cached is None:
             cached = tuple(self._punkt.tokenize(text))
-            if len(self._cache) >= self._cache_size:
-                self._cache.clear()
-            self._cache[text] = cached
+            self._remember(text, cached)
         return cached
+
+    def _remember(self, key: Union[str, Tuple[str]], sentences: Tuple[str, ...]) -> None:
+        """Cache ``sentences`` under ``key``, emptying the cache first when it is full."""
+        if len(self._cache) >= self._cache_size:
+            self._cache.clear()
+        self._cache[key] = sentences

@@ -140,3 +140,17 @@ def test_sentence_cache_declines_crossing_phrases(splitter):
     assert [m['term'] for m in record['mesh']] == ['Pleural Effusion']
     record = plain.process_report(CROSSING_REPORTS[1])
     assert not record['mesh'][0]['negated']  # "resolved" is blocked by "Increased"
+
+
+def test_split_cache_equals_uncached_split(openi_reports, punkt_tab_dir):
+    """A cached split (also after the cache was emptied) is the uncached split."""
+    from medvlp.text import SentenceSplitter
+    splitter = SentenceSplitter(punkt_file=str(punkt_tab_dir), cache_size=50)
+    texts = [value for report in openi_reports for value in
+             (report['findings'], report['impression']) if value]
+    first = [splitter.split(text) for text in texts]
+    assert [splitter.split(text) for text in texts] == first
+    assert [splitter._split_uncached(text) for text in texts] == first
+    sentences = splitter.split(texts[0])
+    sentences.append('changed by the caller')
+    assert splitter.split(texts[0]) == first[0]  # the cache hands out copies

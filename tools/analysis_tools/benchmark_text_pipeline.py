@@ -4,15 +4,16 @@
 Each IU/OpenI report's findings and impression are written as a report text
 (``FINDINGS: ...\\n\\nIMPRESSION: ...``) and run through the whole pipeline: parsing (cleaning
 and section extraction), sentence splitting, word splitting, MeSH matching with negation
-and uncertainty (``ReportProcessor.process_report``) and WordPiece tokenisation
+and uncertainty (``ReportProcessor.process_report``; the word-level steps run once per
+distinct sentence, whose result is cached) and WordPiece tokenisation
 (``WordPieceTokenizer`` ``encode_batch_words`` in batches). The process is pinned to one CPU
 where the OS allows it and the Rust tokenizer's thread pool is disabled, so the figure is per
 core.
 
-Several passes are timed: the first starts with empty caches (sentence-splitter and tokenizer
-caches, word normalisation), the others (``--warm-passes``, 3 by default) reuse them, as a long
-conversion job would; the warm figure is their median, which a shared, busy machine disturbs
-least. A stage breakdown of a warm pass follows. Records are not kept, as in a converter
+Several passes are timed: the first starts with empty caches (sentence-splitter, sentence
+annotation and tokenizer caches, word normalisation), the others (``--warm-passes``, 3 by
+default) reuse them, as a long conversion job would; the warm figure is their median, which a
+shared, busy machine disturbs least. A stage breakdown of a warm pass follows. Records are not kept, as in a converter
 streaming to disk.
 
 Example::
@@ -87,10 +88,15 @@ def run_pass(processor, tokenizer, texts, batch_size: int):
 
 
 def stage_breakdown(processor, tokenizer, texts, batch_size: int) -> list:
-    """CPU microseconds per report of each stage, stage by stage on each batch of texts."""
-    from medvlp.text import clean_report_text, extract_sections, split_words
+    """CPU microseconds per report of each stage, stage by stage on each batch of texts.
+
+    The stages are those :meth:`ReportProcessor.process_report` runs: parsing, sentence
+    splitting, the word-level annotation of the sentences (word split, MeSH matching,
+    negation and uncertainty, computed once per distinct sentence and cached), then WordPiece
+    tokenisation of the words.
+    """
+    from medvlp.text import clean_report_text, extract_sections
     from medvlp.text.sections import select_sections
-    from medvlp.text.words import normalise_word
 
     def parse(text):
         return select_sections(extract_sections(clean_report_text(text)),
@@ -99,34 +105,18 @@ def stage_breakdown(processor, tokenizer, texts, batch_size: int) -> list:
     def split(chosen):
         return [sentence for text in chosen for sentence in processor.splitter.split(text)]
 
-    def words_of(sentences):
-        return [word for sentence in sentences for word in split_words(sentence)]
-
-    def match(words):
-        keys = [normalise_word(word) for word in words]
-        return words, keys, processor.negation.annotate(
-            words, processor.matcher.match_keys(keys), keys=keys)
-
-    def uncertainty(matched):
-        words, keys, matches = matched
-        return processor.uncertainty.annotate(words, matches, keys=keys)
-
     stages = [('parse (clean + sections)', lambda batch: [parse(t) for t in batch]),
               ('sentence split', lambda batch: [split(c) for c in batch]),
-              ('word split', lambda batch: [words_of(s) for s in batch]),
-              ('MeSH match + negation', lambda batch: [match(w) for w in batch]),
-              ('uncertainty', lambda batch: [uncertainty(m) for m in batch]),
-              ('WordPiece tokenise', lambda batch: tokenizer.encode_batch_words(
-                  [words for words, _, _ in batch]))]
+              ('words, MeSH match + negation, uncertainty',
+               lambda batch: [processor.annotate_sentences(s)[1] for s in batch]),
+              ('WordPiece tokenise', tokenizer.encode_batch_words)]
     totals = [0.0] * len(stages)
     for start in range(0, len(texts), batch_size):
         data = texts[start:start + batch_size]
         for index, (_, stage) in enumerate(stages):
             begin = time.process_time()
-            out = stage(data)
+            data = stage(data)  # the next stage consumes this one's output
             totals[index] += time.process_time() - begin
-            if index <= 3:  # the next stage consumes this one's output (uncertainty and
-                data = out  # tokenisation both read the matched words)
     return [(name, total / len(texts) * 1e6) for (name, _), total in zip(stages, totals)]
 
 
@@ -186,7 +176,7 @@ def main(argv=None) -> int:
               'per report)')
     print('stage breakdown (CPU us per report, warm):')
     for stage, micros in stage_breakdown(processor, tokenizer, texts, args.batch_size):
-        print(f'  {stage:26s} {micros:7.1f}')
+        print(f'  {stage:42s} {micros:7.1f}')
     print(f'reports/s per core: {results[0]:,.0f} (cold) / {statistics.median(results[1:]):,.0f} '
           f'(warm, median of {len(results) - 1} passes)')
     return 0
