@@ -34,3 +34,24 @@ def test_config_parses_and_model_builds(path):
             from medvlp.registry import MODELS
         model = MODELS.build(cfg.model)
     assert sum(p.numel() for p in model.parameters()) > 0
+
+
+MIMIC_PRETRAINING = sorted(p for p in CONFIGS if p.parts[1] in ('medim', 'mrm', 'joimternet')
+                           and '_mimic' in p.name)
+
+
+@pytest.mark.parametrize('path', MIMIC_PRETRAINING, ids=str)
+def test_full_size_pretraining_loaders_keep_a_gpu_fed(path):
+    """The MIMIC pre-training configs decode one grey channel of the converter's
+    pre-resized JPEGs, crop it before repeating it to 3 channels, and keep 8+ workers
+    alive with pinned memory and prefetching (docs/en/input_pipeline.md)."""
+    loader = Config.fromfile(str(REPO_ROOT / path)).train_dataloader
+    load, crop = loader.dataset.pipeline[:2]
+    assert (load['type'], load.get('channels')) == ('LoadCXRImage', 1)
+    assert crop['type'] == 'CXRRandomResizedCrop'
+    assert 'TokenizeReport' in [t['type'] for t in loader.dataset.pipeline]
+    assert loader.num_workers >= 8 and loader.persistent_workers and loader.pin_memory
+    assert loader.prefetch_factor >= 2
+    # the official presets keep Pillow's resize, so their pixels are mmpretrain's
+    if path.name in ('mrm_vit-b_mimic.py', 'medim_vit-b-p16_8xb18-50e_mimic_official.py'):
+        assert crop['backend'] == 'pillow'

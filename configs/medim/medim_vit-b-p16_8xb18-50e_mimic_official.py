@@ -9,9 +9,12 @@ model = {{_base_.medim_official}}
 
 img_size = 224
 max_length = 128
+# Pillow's bicubic resize, as the official code: the pixels of
+# mmpretrain.RandomResizedCrop(backend='pillow') on a 3-channel load, bit for bit, from one
+# grey channel (docs/en/input_pipeline.md).
 train_pipeline = [
-    dict(type='LoadCXRImage'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=img_size, crop_ratio_range=(0.6, 1.0),
+    dict(type='LoadCXRImage', channels=1),
+    dict(type='CXRRandomResizedCrop', scale=img_size, crop_ratio_range=(0.6, 1.0),
          backend='pillow', interpolation='bicubic'),
     dict(type='TokenizeReport', max_length=max_length, drop_punctuation=True),
     dict(type='PackImageReportInputs'),

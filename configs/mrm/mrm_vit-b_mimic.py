@@ -10,9 +10,12 @@ _base_ = [
 
 target_resolution = 448  # = model.target_resolution; the encoder sees 224 px
 max_length = 100  # official report length in tokens, [CLS] and [SEP] included
+# One grey channel is decoded, cropped and resized, then repeated to 3: the pixels of
+# mmpretrain.RandomResizedCrop(backend='pillow') on a 3-channel load, bit for bit, at a
+# third of the cost (docs/en/input_pipeline.md).
 train_pipeline = [
-    dict(type='LoadCXRImage'),
-    dict(type='mmpretrain.RandomResizedCrop', scale=target_resolution,
+    dict(type='LoadCXRImage', channels=1),
+    dict(type='CXRRandomResizedCrop', scale=target_resolution,
          crop_ratio_range=(0.2, 1.0), backend='pillow', interpolation='bicubic'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),  # as the official code
     dict(type='TokenizeReport', max_length=max_length),

@@ -1,10 +1,13 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """LoadCXRImage on real PNG, JPEG and DICOM chest X-rays, and on broken files."""
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from medvlp.datasets.transforms import CorruptImageError, LoadCXRImage
+from medvlp.datasets.transforms import loading
 from medvlp.registry import TRANSFORMS
 
 
@@ -96,6 +99,79 @@ def test_bad_options():
         LoadCXRImage(on_error='ignore')
     with pytest.raises(ValueError, match='channels'):
         LoadCXRImage(channels=2)
+
+
+# ------------------------------------------------------- the greyscale JPEG fast path
+def _grey_jpeg_bytes(path, **save_kwargs) -> bytes:
+    buffer = io.BytesIO()
+    Image.open(path).convert('L').save(buffer, format='JPEG', **save_kwargs)
+    return buffer.getvalue()
+
+
+def _pillow_grey(content: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(content)) as img:
+        return np.asarray(img.convert('L'))
+
+
+@pytest.mark.parametrize('save_kwargs', [dict(quality=95), dict(quality=75),
+                                         dict(quality=90, progressive=True)])
+def test_grey_jpeg_fast_path_gives_pillows_pixels(covid_images, save_kwargs):
+    """OpenCV decodes the converters' greyscale JPEGs to exactly Pillow's pixels."""
+    for path in covid_images[:20]:
+        content = _grey_jpeg_bytes(path, **save_kwargs)
+        fast = loading._decode_grey_jpeg(content, str(path), None)
+        assert fast is not None, 'the fast path was not taken'
+        np.testing.assert_array_equal(fast, _pillow_grey(content))
+        np.testing.assert_array_equal(loading.decode_image(content), fast)
+
+
+def test_jpeg_frame_reads_the_header_only(covid_images):
+    content = _grey_jpeg_bytes(covid_images[0], quality=95)
+    with Image.open(covid_images[0]) as img:
+        width, height = img.size
+    assert loading.jpeg_frame(content) == (0xC0, 8, height, width, 1)
+    assert loading.jpeg_frame(_grey_jpeg_bytes(covid_images[0], progressive=True))[0] == 0xC2
+    for broken in (b'', b'\xff\xd8', content[:20], b'\x89PNG' + content[4:]):
+        assert loading.jpeg_frame(broken) is None
+
+
+def test_truncated_grey_jpeg_raises_not_grey_rows(covid_images, tmp_path):
+    """OpenCV would fill a truncated file's missing rows with grey: Pillow decides."""
+    content = _grey_jpeg_bytes(covid_images[0], quality=95)
+    broken = tmp_path / 'cut.jpg'
+    broken.write_bytes(content[:len(content) * 2 // 3])
+    with pytest.raises(CorruptImageError, match='cut.jpg'):
+        LoadCXRImage(channels=1)(dict(img_path=str(broken)))
+
+
+def test_other_jpegs_take_pillows_path(covid_images):
+    """Colour JPEGs, trailing bytes and EXIF orientation give what Pillow gives."""
+    rgb = next(p for p in covid_images if Image.open(p).mode == 'RGB')
+    colour = io.BytesIO()
+    Image.open(rgb).save(colour, format='JPEG', quality=95)
+    grey = _grey_jpeg_bytes(covid_images[0], quality=95)
+    rotated = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees for display; neither reader applies it
+    Image.open(covid_images[0]).convert('L').save(rotated, format='JPEG', exif=exif)
+    cases = dict(colour=(colour.getvalue(), False), trailing=(grey + b'\0' * 7, False),
+                 exif=(rotated.getvalue(), True))
+    for name, (content, fast) in cases.items():
+        assert (loading._decode_grey_jpeg(content, name, None) is not None) == fast, name
+        np.testing.assert_array_equal(loading.decode_image(content), _pillow_grey(content),
+                                      err_msg=name)
+
+
+def test_jpeg_pixel_limit_is_checked_before_decoding(covid_images, tmp_path, monkeypatch):
+    path = tmp_path / 'big.jpg'
+    path.write_bytes(_grey_jpeg_bytes(covid_images[0], quality=95))
+
+    def no_decode(*args):
+        raise AssertionError('decoded although over the pixel limit')
+
+    monkeypatch.setattr(loading.cv2, 'imdecode', no_decode)
+    with pytest.raises(CorruptImageError, match='max_pixels'):
+        LoadCXRImage(max_pixels=100)(dict(img_path=str(path)))
 
 
 # --------------------------------------------------------------- CXRRandomResizedCrop

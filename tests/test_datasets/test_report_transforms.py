@@ -11,6 +11,7 @@ from mmpretrain.structures import DataSample
 from medvlp.datasets.transforms import (PackImageReportInputs, TokenizeReport,
                                         keyword_flags,
                                         stack_data_sample_fields)
+from medvlp.datasets.transforms.formatting import block_of_rows
 from medvlp.registry import TRANSFORMS
 
 TEXT_KEYS = ('input_ids', 'attention_mask', 'word_ids', 'keyword_mask', 'sentence_ids')
@@ -219,6 +220,37 @@ def test_pack_shares_one_block_per_shape_and_keeps_values(text_module):
     assert len(token_storages) == 1 and len(word_storages) == 1
     sample.input_ids[0] = -7  # rows of one block, not aliases of each other
     assert sample.attention_mask[0] == expected['attention_mask'][0]
+
+
+@pytest.mark.parametrize('cached', [False, True])
+def test_tokenize_writes_two_blocks_that_pack_shares_without_copy(text_module, cached):
+    transform = TokenizeReport(max_length=16, max_words=8)
+    record = toy_record()
+    if cached:
+        transform.cache_record(record)
+    out = transform(record)
+    for keys, shape in ((TEXT_KEYS, (5, 16)), (WORD_KEYS, (4, 8))):
+        block = block_of_rows([out[key] for key in keys])
+        assert block is not None and block.shape == shape, keys
+        for row, key in enumerate(keys):
+            np.testing.assert_array_equal(block[row], out[key])
+        sample = PackImageReportInputs()(dict(out))['data_samples']
+        assert sample.get(keys[0]).data_ptr() == block.ctypes.data  # no copy
+
+
+def test_block_of_rows_refuses_anything_but_all_rows_in_order():
+    block = np.arange(12, dtype=np.int64).reshape(3, 4)
+    np.testing.assert_array_equal(block_of_rows(list(block)), block)
+    assert np.shares_memory(block_of_rows(list(block)), block)
+    assert block_of_rows([block[0], block[2], block[1]]) is None
+    assert block_of_rows(list(block[:2])) is None  # not every row: base has 3
+    assert block_of_rows([row.copy() for row in block]) is None
+    assert block_of_rows(list(np.asfortranarray(block))) is None
+    # PackImageReportInputs stacks what is not one block, with the same values
+    record = dict(input_ids=block[0].copy(), attention_mask=block[1].copy())
+    sample = PackImageReportInputs(text_keys=('input_ids', 'attention_mask'))(
+        record)['data_samples']
+    np.testing.assert_array_equal(sample.attention_mask.numpy(), block[1])
 
 
 @pytest.mark.parametrize('kwargs', [dict(), dict(max_length=12, max_words=6),

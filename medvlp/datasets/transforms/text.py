@@ -3,6 +3,7 @@
 import hashlib
 import json
 import re
+import struct
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -13,6 +14,12 @@ from medvlp.registry import TRANSFORMS
 #: The record fields :class:`TokenizeReport` reads (written by the converters or by
 #: ``ImageReportDataset`` when it processes raw report text).
 REQUIRED_TEXT_FIELDS = ('words', 'sentence_ids')
+#: The per-token arrays :class:`TokenizeReport` writes (rows of one block, in this order).
+TOKEN_KEYS = ('input_ids', 'attention_mask', 'word_ids', 'keyword_mask', 'sentence_ids')
+#: The per-word arrays :class:`TokenizeReport` writes (rows of one block, in this order).
+WORD_KEYS = ('word_keyword', 'word_sentence_ids', 'word_negated', 'word_uncertain')
+#: Padding value of the token rows after ``attention_mask`` (word, keyword, sentence).
+_TOKEN_ROW_FILL = np.array([[-1], [0], [-1]], dtype=np.int64)
 
 
 _WORD_CHAR = re.compile(r'\w')
@@ -161,6 +168,7 @@ class TokenizeReport(BaseTransform):
         self.drop_punctuation = drop_punctuation
         self._tokenizer = None
         self._cache_field = None
+        self._special_ids = None
 
     @property
     def tokenizer(self):
@@ -231,13 +239,13 @@ class TokenizeReport(BaseTransform):
             header.tobytes(), ids.astype('<i4').tobytes(), sentences.astype('<i4').tobytes(),
             counts.astype(np.uint8).tobytes(), flags.astype(np.uint8).tobytes()))
 
-    def _from_cache(self, results: dict) -> Optional[tuple]:
-        """:meth:`_word_arrays` and the ``(ids, piece_words)`` from the record's cache, or
-        None when it has none (or its words changed after loading)."""
+    def _cached_parts(self, results: dict) -> Optional[tuple]:
+        """The record's cache as arrays ``(ids, counts, sentences, flags)``, or None when
+        it has none (or its words changed after loading); see :meth:`cache_record`."""
         cached = results.get(self.cache_field)
         if cached is None:
             return None
-        total, words, pieces = (int(v) for v in np.frombuffer(cached, dtype='<i4', count=3))
+        total, words, pieces = struct.unpack_from('<3i', cached)
         if total != len(results['words']) or total != len(results['sentence_ids']):
             return None
         ids = np.frombuffer(cached, dtype='<i4', count=pieces, offset=12)
@@ -246,22 +254,65 @@ class TokenizeReport(BaseTransform):
         offset += 4 * words
         counts = np.frombuffer(cached, dtype=np.uint8, count=words, offset=offset)
         flags = np.frombuffer(cached, dtype=np.uint8, count=words, offset=offset + words)
-        flags = flags.astype(np.int64)
-        word_arrays = (range(words), sentences.astype(np.int64), flags & 1, (flags >> 1) & 1,
-                       (flags >> 2) & 1)
-        return word_arrays, (ids, np.repeat(np.arange(words, dtype=np.int64), counts))
+        return ids, counts, sentences, flags
 
-    def _encode(self, words: Sequence[str], pieces: Optional[tuple] = None) -> dict:
+    @property
+    def special_ids(self) -> Tuple[int, int, int]:
+        """``([CLS], [SEP], [PAD])`` ids, as the tokenizer's ``assemble_arrays`` writes
+        them."""
+        if self._special_ids is None:
+            empty = np.zeros(0, dtype=np.int64)
+            ids = self.tokenizer.assemble_arrays(empty, empty, max_length=3)['input_ids']
+            self._special_ids = tuple(int(i) for i in ids)
+        return self._special_ids
+
+    def _blocks_from_cache(self, parts: tuple) -> Tuple[np.ndarray, np.ndarray]:
+        """The token rows (:data:`TOKEN_KEYS`) and word rows (:data:`WORD_KEYS`) of a
+        cached record, written straight into two int64 blocks.
+
+        The same values as the general path of :meth:`transform` (the tokenizer's
+        ``assemble_arrays`` on the cached pieces, then the per-token and per-word
+        lookups), without its intermediate arrays: this runs once per sample.
+        """
+        ids, counts, sentences, flags = parts
+        cls_id, sep_id, pad_id = self.special_ids
+        length, count = self.max_length, min(len(ids), self.max_length - 2)
+        piece_words = np.repeat(np.arange(len(counts)), counts)[:count]
+        tokens = np.empty((len(TOKEN_KEYS), length), dtype=np.int64)
+        tokens[0] = pad_id
+        tokens[0, 0], tokens[0, count + 1] = cls_id, sep_id
+        tokens[0, 1:count + 1] = ids[:count]
+        tokens[1] = 0
+        tokens[1, :count + 2] = 1
+        tokens[2:] = _TOKEN_ROW_FILL
+        tokens[2, 1:count + 1] = piece_words
+        tokens[3, 1:count + 1] = flags[piece_words] & 1
+        tokens[4, 1:count + 1] = sentences[piece_words]
+
+        # A word keeps its rows when at least one of its pieces is within max_length.
+        num = min(len(counts), self.max_words)
+        if count == len(ids):
+            kept = counts[:num] > 0
+        else:
+            kept = np.zeros(len(counts), dtype=bool)
+            kept[piece_words] = True
+            kept = kept[:num]
+        words = np.zeros((len(WORD_KEYS), self.max_words), dtype=np.int64)
+        words[1] = -1
+        kept_flags = np.where(kept, flags[:num], 0)
+        words[0, :num] = kept_flags & 1
+        words[1, :num] = np.where(kept, sentences[:num], -1)
+        words[2, :num] = (kept_flags >> 1) & 1
+        words[3, :num] = (kept_flags >> 2) & 1
+        return tokens, words
+
+    def _encode(self, words: Sequence[str]) -> dict:
         """``input_ids``, ``attention_mask`` and ``word_ids`` as int64 arrays.
-
-        ``pieces`` are the cached ``(ids, piece_words)`` of :meth:`_from_cache`.
 
         Uses the tokenizer's array path (``encode_words_array``, no Python loop over the
         words) when it has one, else its ``encode_words`` lists.
         """
         tokenizer = self.tokenizer
-        if pieces is not None:
-            return tokenizer.assemble_arrays(*pieces, max_length=self.max_length)
         if hasattr(tokenizer, 'encode_words_array'):
             return tokenizer.encode_words_array(words, max_length=self.max_length)
         encoded = tokenizer.encode_words(list(words), max_length=self.max_length)
@@ -280,16 +331,12 @@ class TokenizeReport(BaseTransform):
                 'prepare_openi.py), or load raw report text with ImageReportDataset, '
                 'which runs ReportProcessor on records that lack them.')
 
-    def transform(self, results: dict) -> dict:
-        """Add the token and word arrays listed in the class docstring."""
-        self._check_fields(results)
-        cached = self._from_cache(results)
-        if cached is None:
-            word_arrays, pieces = self._word_arrays(results), None
-        else:
-            word_arrays, pieces = cached
-        words, word_sentences, word_keyword, word_negated, word_uncertain = word_arrays
-        encoded = self._encode(words, pieces)
+    def _blocks_from_words(self, results: dict) -> Tuple[np.ndarray, np.ndarray]:
+        """:meth:`_blocks_from_cache` for a record without the cache: tokenizes its
+        words and looks its MeSH matches up."""
+        words, word_sentences, word_keyword, word_negated, word_uncertain = \
+            self._word_arrays(results)
+        encoded = self._encode(words)
         word_ids = encoded['word_ids']
         is_word = word_ids >= 0
         safe_ids = np.where(is_word, word_ids, 0)
@@ -299,22 +346,35 @@ class TokenizeReport(BaseTransform):
         else:
             keyword_mask = np.zeros_like(word_ids)
             token_sentences = np.full_like(word_ids, -1)
-
-        results['input_ids'] = encoded['input_ids']
-        results['attention_mask'] = encoded['attention_mask']
-        results['word_ids'] = word_ids
-        results['keyword_mask'] = keyword_mask.astype(np.int64)
-        results['sentence_ids'] = token_sentences.astype(np.int64)
+        tokens = np.stack([encoded['input_ids'], encoded['attention_mask'], word_ids,
+                           keyword_mask, token_sentences]).astype(np.int64)
         # Words cut off by max_length have no token, so no feature and no attention: they
         # must not count as keywords or sentence words either.
         kept = np.zeros(len(words), dtype=bool)
         kept[word_ids[is_word]] = True
-        word_sentences = np.where(kept, word_sentences, -1)
-        results['word_keyword'] = pad_to(np.where(kept, word_keyword, 0), self.max_words, 0)
-        results['word_sentence_ids'] = pad_to(word_sentences, self.max_words, -1)
-        results['word_negated'] = pad_to(np.where(kept, word_negated, 0), self.max_words, 0)
-        results['word_uncertain'] = pad_to(np.where(kept, word_uncertain, 0), self.max_words,
-                                           0)
+        words = np.stack([
+            pad_to(np.where(kept, word_keyword, 0), self.max_words, 0),
+            pad_to(np.where(kept, word_sentences, -1), self.max_words, -1),
+            pad_to(np.where(kept, word_negated, 0), self.max_words, 0),
+            pad_to(np.where(kept, word_uncertain, 0), self.max_words, 0)])
+        return tokens, words
+
+    def transform(self, results: dict) -> dict:
+        """Add the token and word arrays listed in the class docstring.
+
+        The arrays are the rows of two blocks (one ``(5, max_length)``, one
+        ``(4, max_words)``), which :class:`PackImageReportInputs` turns into tensors
+        without a copy.
+        """
+        self._check_fields(results)
+        parts = self._cached_parts(results)
+        if parts is None:
+            tokens, words = self._blocks_from_words(results)
+        else:
+            tokens, words = self._blocks_from_cache(parts)
+        for block, keys in ((tokens, TOKEN_KEYS), (words, WORD_KEYS)):
+            for index, key in enumerate(keys):
+                results[key] = block[index]
         return results
 
     def __repr__(self) -> str:
