@@ -21,9 +21,8 @@ of its sentence, unless
 :meth:`SentenceAnnotator.join` checks both conditions and returns None when one holds; the
 processor then annotates the whole report as before.
 """
-from dataclasses import dataclass
 from itertools import chain
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from .mesh import MeshMatcher, match_record
 from .negation import ScopeCueDetector, span_flags
@@ -34,8 +33,7 @@ from .words import normalise_words, split_words
 LocalMatch = Tuple[str, str, int, int, bool, bool]
 
 
-@dataclass(frozen=True)
-class SentenceAnnotation:
+class SentenceAnnotation(NamedTuple):
     """The words and MeSH matches of one sentence on its own.
 
     Attributes:
@@ -93,17 +91,18 @@ class SentenceAnnotator:
         """Split, normalise, match and flag one sentence."""
         words = split_words(sentence)
         keys = normalise_words(words)
+        open_end = bool(keys) and keys[-1] in self.inner_words
         found = self.matcher.phrase_table.scan(keys)
+        if not found:  # no match: the cue detectors have nothing to flag
+            return SentenceAnnotation(tuple(words), (), tuple(keys[:2]), open_end, 0)
         spans = [(start, end) for start, end, _ in found]
-        flags, look_ahead = [], 0
-        for detector in self.detectors:
-            covered, reach = detector.sentence_cover(keys) if found else (None, 0)
-            flags.append(span_flags(spans, covered))
-            look_ahead = max(look_ahead, reach)
+        (negation, negation_reach), (uncertainty, uncertainty_reach) = (
+            detector.sentence_cover(keys) for detector in self.detectors)
         matches = tuple((entry.heading, entry.mesh_id, start, end, negated, uncertain)
-                        for (start, end, entry), negated, uncertain in zip(found, *flags))
-        return SentenceAnnotation(tuple(words), matches, tuple(keys[:2]),
-                                  bool(keys) and keys[-1] in self.inner_words, look_ahead)
+                        for (start, end, entry), negated, uncertain in zip(
+                            found, span_flags(spans, negation), span_flags(spans, uncertainty)))
+        return SentenceAnnotation(tuple(words), matches, tuple(keys[:2]), open_end,
+                                  max(negation_reach, uncertainty_reach))
 
     def _joinable(self, annotations: Sequence[SentenceAnnotation]) -> bool:
         """Whether joining the sentences gives the whole-report annotation."""

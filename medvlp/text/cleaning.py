@@ -104,7 +104,10 @@ def clean_report_text(text: Any) -> str:
     if not has_only_single_spaces(text, allow_newlines=True):
         text = _SPACES_RE.sub(' ', text)
     if '\n' in text:
-        text = '\n'.join(line.strip() for line in text.split('\n'))
+        # spaces and newlines are now the only whitespace: without a space next to a
+        # newline, only the text's ends are left to strip, which text.strip() does below
+        if ' \n' in text or '\n ' in text:
+            text = '\n'.join(line.strip() for line in text.split('\n'))
         if '\n\n\n' in text:
             text = _BLANK_LINES_RE.sub('\n\n', text)
     text = text.strip()

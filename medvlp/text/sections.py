@@ -98,9 +98,18 @@ def _header_spans(text: str) -> List[Tuple[int, int, str]]:
 
 def tidy_section_text(text: str) -> str:
     """Collapse line wraps inside paragraphs; paragraphs stay separated by a blank line."""
-    paragraphs = (part.strip() if has_only_single_spaces(part) else
-                  _WHITESPACE_RE.sub(' ', part).strip() for part in _PARAGRAPH_RE.split(text))
+    # Whitespace at the ends only adds blank paragraphs (dropped) or is stripped with its
+    # paragraph, so it can go first; one paragraph left then needs no split and join.
+    text = text.strip()
+    if '\n' not in text:
+        return _tidy_paragraph(text)
+    paragraphs = (_tidy_paragraph(part) for part in _PARAGRAPH_RE.split(text))
     return '\n\n'.join(part for part in paragraphs if part)
+
+
+def _tidy_paragraph(text: str) -> str:
+    """``text`` with every whitespace run as one space, stripped."""
+    return text.strip() if has_only_single_spaces(text) else _WHITESPACE_RE.sub(' ', text).strip()
 
 
 def extract_sections(text: str) -> Dict[str, str]:
@@ -121,7 +130,7 @@ def extract_sections(text: str) -> Dict[str, str]:
     """
     if 'final report' in text.lower():
         text = _BANNER_RE.sub('', text)
-    sections: Dict[str, List[str]] = OrderedDict()
+    sections: Dict[str, List[str]] = {}  # insertion-ordered
     spans = _header_spans(text)
     preamble_end = spans[0][0] if spans else len(text)
     pieces = [(PREAMBLE, text[:preamble_end])]

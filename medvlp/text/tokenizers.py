@@ -134,6 +134,11 @@ class WordPieceTokenizer:
         not depend on its neighbours, and report vocabularies are small, so after warm-up a
         report costs dictionary look-ups only. Unknown words are tokenised in one batch.
         """
+        self._cache_pieces(words)
+        return list(map(self._piece_cache.__getitem__, words))
+
+    def _cache_pieces(self, words: Sequence[str]) -> None:
+        """Put the word pieces of every word of ``words`` into the cache."""
         cache = self._piece_cache
         missing = [word for word in dict.fromkeys(words) if word not in cache]
         if missing:
@@ -144,7 +149,6 @@ class WordPieceTokenizer:
                 [[word] for word in missing], is_pretokenized=True, add_special_tokens=False)
             for word, encoding in zip(missing, encodings):
                 cache[word] = tuple(encoding.ids)
-        return list(map(cache.__getitem__, words))
 
     def _assemble(self, pieces: List[Tuple[int, ...]], length: int) -> Dict[str, List[int]]:
         """``[CLS] pieces [SEP] [PAD]...``, truncated to ``length`` with the final [SEP] kept."""
@@ -229,7 +233,7 @@ class WordPieceTokenizer:
             input, all of length ``max_length``.
         """
         length = self._resolve_length(max_length)
-        self._word_pieces([word for words in batch for word in words])  # fill the cache
+        self._cache_pieces(list(chain.from_iterable(batch)))
         cache = self._piece_cache  # now holds every word of the batch
         input_ids, attention_mask, word_ids = [], [], []
         for words in batch:

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from medvlp.text import ReportProcessor, clean_report_text, split_words
+from medvlp.text import EmptyReportError, ReportProcessor, clean_report_text, split_words
 from medvlp.text.cleaning import _DEID_RE
 from medvlp.text.mesh import MeshMatcher, PhraseTable
 from medvlp.text.negation import NegationDetector
@@ -154,3 +154,54 @@ def test_split_cache_equals_uncached_split(openi_reports, punkt_tab_dir):
     sentences = splitter.split(texts[0])
     sentences.append('changed by the caller')
     assert splitter.split(texts[0]) == first[0]  # the cache hands out copies
+
+
+def plain_clean_report_text(text):
+    """clean_report_text with every step run unconditionally (no cheap guards)."""
+    from medvlp.text import cleaning
+    if not text.isascii():
+        text = cleaning._repair_unicode(text)
+    text = cleaning._CONTROL_RE.sub('', text.replace('\r\n', '\n').replace('\r', '\n'))
+    text = cleaning._DEID_RUN_RE.sub('___', cleaning._DEID_RE.sub('___', text))
+    text = cleaning._SPACES_RE.sub(' ', text)
+    text = '\n'.join(line.strip() for line in text.split('\n'))
+    return cleaning._BLANK_LINES_RE.sub('\n\n', text).strip()
+
+
+def plain_tidy_section_text(text):
+    """tidy_section_text as first written: split into paragraphs, collapse, join."""
+    from medvlp.text.sections import _PARAGRAPH_RE, _WHITESPACE_RE
+    paragraphs = (_WHITESPACE_RE.sub(' ', part).strip() for part in _PARAGRAPH_RE.split(text))
+    return '\n\n'.join(part for part in paragraphs if part)
+
+
+def _report_texts(openi_reports):
+    """Raw OpenI report texts with headers, as a converter meets them."""
+    names = ('comparison', 'indication', 'findings', 'impression')
+    return ['\n\n'.join(f'{name.upper()}: {report[name]}' for name in names
+                        if report.get(name)) for report in openi_reports]
+
+
+def test_clean_report_text_equals_the_unguarded_steps(openi_reports):
+    texts = _texts(openi_reports) + _report_texts(openi_reports) + _random_strings(
+        ' \n\t\r\x0bXX_ab.\u00a0\u2003', 20000, seed=2)
+    for text in texts:
+        try:
+            cleaned = clean_report_text(text)
+        except EmptyReportError:
+            assert not plain_clean_report_text(text), repr(text)
+        else:
+            assert cleaned == plain_clean_report_text(text), repr(text)
+
+
+def test_tidy_section_text_equals_split_and_join(openi_reports):
+    """The strip-first, one-paragraph shortcut; also on the raw pieces between headers."""
+    from medvlp.text.sections import _header_spans, tidy_section_text
+    texts = _texts(openi_reports) + _random_strings(' \n\t\x0bab.\u00a0', 20000, seed=3)
+    for report in _report_texts(openi_reports):
+        cleaned = clean_report_text(report) if report.strip() else ''
+        bounds = [0] + [edge for start, end, _ in _header_spans(cleaned)
+                        for edge in (start, end)] + [len(cleaned)]
+        texts.extend(cleaned[a:b] for a, b in zip(bounds[::2], bounds[1::2]))
+    for text in texts:
+        assert tidy_section_text(text) == plain_tidy_section_text(text), repr(text)
