@@ -15,6 +15,10 @@ Record fields (all JSON-serialisable)::
     fallback      True           only when none of the selected sections exists and the whole
                                  report (minus the preamble when anything else is left) is used
     truncated     True           only when the words were capped at ``max_words``
+
+The word-level fields (``words``, ``sentence_ids``, ``mesh``) are computed once per distinct
+sentence and joined (:mod:`medvlp.text.annotation`), which gives what annotating the report's
+words as one sequence gives; where that is not certain the report is annotated whole.
 """
 import math
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -48,8 +52,8 @@ class ReportProcessor:
             disables the cap. Defaults to 512.
         sentence_cache_size (int): Number of distinct sentences whose words and MeSH
             annotations are kept (:class:`~medvlp.text.annotation.SentenceAnnotator`; the
-            records are the same with or without it). 0 annotates every report whole.
-            Defaults to 65536.
+            records are the same with or without it; about 1 KB per sentence). 0 annotates
+            every report whole. Defaults to 65536.
     """
 
     def __init__(self, splitter: Optional[SentenceSplitter] = None,
@@ -187,11 +191,11 @@ class ReportProcessor:
         """
         if self._annotator is None:
             return None
-        annotations = [self._annotator.annotate(sentence) for sentence in sentences]
-        if self.max_words is not None and \
-                sum(len(annotation.words) for annotation in annotations) > self.max_words:
+        fields = self._annotator.join([self._annotator.annotate(sentence)
+                                       for sentence in sentences])
+        if fields is not None and self.max_words is not None and len(fields[0]) > self.max_words:
             return None
-        return self._annotator.join(annotations)
+        return fields
 
     def _cap_words(self, sentences: List[str]) -> Tuple[List[str], List[str], List[int], bool]:
         """Words and sentence ids of ``sentences``, cut at :attr:`max_words`.

@@ -22,3 +22,17 @@ def test_benchmark_missing_input(tmp_path):
     proc = run_tool_process('analysis_tools/benchmark_text_pipeline.py', '--reports',
                             tmp_path / 'missing.jsonl')
     assert proc.returncode == 1 and 'not found' in proc.stderr
+
+
+def test_benchmark_pins_to_the_first_inherited_cpu(monkeypatch):
+    """Under ``taskset -c 1`` the tool stays on CPU 1 (it never re-pins to CPU 0)."""
+    import os
+
+    from .helpers import load_tool
+    tool = load_tool('analysis_tools/benchmark_text_pipeline.py')
+    pinned = []
+    monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: {1, 3}, raising=False)
+    monkeypatch.setattr(os, 'sched_setaffinity', lambda pid, cpus: pinned.append(cpus),
+                        raising=False)
+    assert tool.pin_to_one_cpu() == 'pinned to CPU 1'
+    assert pinned == [{1}]
