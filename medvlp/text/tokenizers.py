@@ -64,6 +64,14 @@ def _lowercases(config: Any) -> bool:
     return False
 
 
+def _piece_word_ids(pieces: Sequence[Tuple[int, ...]], n_pieces: int) -> Sequence[int]:
+    """The word index of every piece: ``[index for index, ids in enumerate(pieces) for _ in
+    ids]``, as a ``range`` when every word is one piece (most report words are)."""
+    if n_pieces == len(pieces) and max(map(len, pieces), default=1) == 1:
+        return range(n_pieces)  # as many pieces as words, none with two: one each
+    return [index for index, ids in enumerate(pieces) for _ in ids]
+
+
 @TOKENIZERS.register_module()
 class WordPieceTokenizer:
     """Fast WordPiece tokenizer for word lists, with word alignment.
@@ -155,7 +163,7 @@ class WordPieceTokenizer:
         input_ids = [self._cls_id]
         input_ids.extend(chain.from_iterable(pieces))
         word_ids = [-1]
-        word_ids.extend([index for index, ids in enumerate(pieces) for _ in ids])
+        word_ids.extend(_piece_word_ids(pieces, len(input_ids) - 1))
         if len(input_ids) > length - 1:  # room for [SEP]; a word may lose its last pieces
             del input_ids[length - 1:]
             del word_ids[length - 1:]

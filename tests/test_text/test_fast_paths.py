@@ -205,3 +205,14 @@ def test_tidy_section_text_equals_split_and_join(openi_reports):
         texts.extend(cleaned[a:b] for a, b in zip(bounds[::2], bounds[1::2]))
     for text in texts:
         assert tidy_section_text(text) == plain_tidy_section_text(text), repr(text)
+
+
+def test_piece_word_ids_equal_the_comprehension(openi_records, tokenizer):
+    """The one-piece-per-word shortcut, also where a zero-piece word balances a two-piece one."""
+    from medvlp.text.tokenizers import _piece_word_ids
+    cases = [tokenizer._word_pieces(record['words']) for record in openi_records.values()]
+    cases += [[], [()], [(5, )], [(), (5, 6)], [(5, 6), ()], [(5, ), (), (6, 7)], [(1, )] * 9]
+    for pieces in cases:
+        n_pieces = sum(map(len, pieces))
+        assert list(_piece_word_ids(pieces, n_pieces)) == [
+            index for index, ids in enumerate(pieces) for _ in ids], pieces
