@@ -22,7 +22,7 @@ of its sentence, unless
 processor then annotates the whole report as before.
 """
 from itertools import chain
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 from .mesh import MeshMatcher, match_record
 from .negation import ScopeCueDetector, span_flags
@@ -52,6 +52,22 @@ class SentenceAnnotation(NamedTuple):
     head: Tuple[str, ...]
     open_end: bool
     look_ahead: int
+
+
+def supports_sentence_annotation(matcher: Any, detectors: Sequence[Any]) -> bool:
+    """Whether :class:`SentenceAnnotator` gives what ``matcher`` and ``detectors`` give.
+
+    True for :class:`~medvlp.text.mesh.MeshMatcher` and
+    :class:`~medvlp.text.negation.ScopeCueDetector` objects (any vocabulary, trigger lists
+    or scopes) whose matching and annotation methods are not overridden: the annotator
+    reproduces those methods, not a subclass's.
+    """
+    return (isinstance(matcher, MeshMatcher)
+            and type(matcher).match_keys is MeshMatcher.match_keys
+            and all(isinstance(detector, ScopeCueDetector)
+                    and type(detector).annotate is ScopeCueDetector.annotate
+                    and type(detector)._cues is ScopeCueDetector._cues
+                    for detector in detectors))
 
 
 class SentenceAnnotator:

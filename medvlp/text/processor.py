@@ -23,11 +23,11 @@ words as one sequence gives; where that is not certain the report is annotated w
 import math
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from .annotation import SentenceAnnotator
+from .annotation import SentenceAnnotator, supports_sentence_annotation
 from .cleaning import clean_report_text
 from .errors import EmptyReportError
 from .mesh import MeshMatcher
-from .negation import NegationDetector, ScopeCueDetector
+from .negation import NegationDetector
 from .sections import extract_sections, select_sections, tidy_section_text
 from .sentences import SentenceSplitter
 from .uncertainty import UncertaintyDetector
@@ -76,9 +76,8 @@ class ReportProcessor:
         self.sections = tuple(sections)
         self.max_words = max_words
         self._annotator = None
-        if sentence_cache_size > 0 and isinstance(self.matcher, MeshMatcher) and all(
-                isinstance(detector, ScopeCueDetector)
-                for detector in (self.negation, self.uncertainty)):
+        if sentence_cache_size > 0 and supports_sentence_annotation(
+                self.matcher, (self.negation, self.uncertainty)):
             self._annotator = SentenceAnnotator(self.matcher, (self.negation, self.uncertainty),
                                                 cache_size=sentence_cache_size)
 

@@ -216,3 +216,20 @@ def test_piece_word_ids_equal_the_comprehension(openi_records, tokenizer):
         n_pieces = sum(map(len, pieces))
         assert list(_piece_word_ids(pieces, n_pieces)) == [
             index for index, ids in enumerate(pieces) for _ in ids], pieces
+
+
+def test_sentence_cache_is_off_for_overridden_detectors(splitter):
+    """A detector subclass with its own annotate() is used as it is, report by report."""
+
+    class AlwaysNegated(NegationDetector):
+
+        def annotate(self, words, matches, sentence_ids=None, keys=None):
+            for match in matches:
+                match.negated = True
+            return matches
+
+    processor = ReportProcessor(splitter=splitter, negation=AlwaysNegated())
+    assert processor._annotator is None
+    record = processor.process_report('FINDINGS: Small pleural effusion.')
+    assert [m['negated'] for m in record['mesh']] == [True]
+    assert ReportProcessor(splitter=splitter, negation=NegationDetector(max_scope=3))._annotator

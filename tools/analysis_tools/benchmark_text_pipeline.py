@@ -13,8 +13,8 @@ core.
 Several passes are timed: the first starts with empty caches (sentence-splitter, sentence
 annotation and tokenizer caches, word normalisation), the others (``--warm-passes``, 3 by
 default) reuse them, as a long conversion job would; the warm figure is their median, which a
-shared, busy machine disturbs least. A stage breakdown of a warm pass follows. Records are not kept, as in a converter
-streaming to disk.
+shared, busy machine disturbs least. A stage breakdown of a warm pass follows. Records are not
+kept, as in a converter streaming to disk.
 
 Example::
 
@@ -67,7 +67,7 @@ def load_report_texts(path: str, limit=None) -> list:
 
 
 def pin_to_one_cpu() -> str:
-    """Pin this process to its first allowed CPU; describe what was done."""
+    """Pin this process to the first CPU it may run on (under ``taskset -c 1``: CPU 1)."""
     if not hasattr(os, 'sched_setaffinity'):
         return 'not pinned (no sched_setaffinity on this OS)'
     cpu = min(os.sched_getaffinity(0))
