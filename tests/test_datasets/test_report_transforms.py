@@ -223,13 +223,15 @@ def test_pack_shares_one_block_per_shape_and_keeps_values(text_module):
 
 
 @pytest.mark.parametrize('cached', [False, True])
-def test_tokenize_writes_two_blocks_that_pack_shares_without_copy(text_module, cached):
-    transform = TokenizeReport(max_length=16, max_words=8)
+@pytest.mark.parametrize('max_words', [8, None])  # None: as many word rows as tokens
+def test_tokenize_writes_two_blocks_that_pack_shares_without_copy(text_module, cached,
+                                                                  max_words):
+    transform = TokenizeReport(max_length=16, max_words=max_words)
     record = toy_record()
     if cached:
         transform.cache_record(record)
     out = transform(record)
-    for keys, shape in ((TEXT_KEYS, (5, 16)), (WORD_KEYS, (4, 8))):
+    for keys, shape in ((TEXT_KEYS, (5, 16)), (WORD_KEYS, (4, max_words or 16))):
         block = block_of_rows([out[key] for key in keys])
         assert block is not None and block.shape == shape, keys
         for row, key in enumerate(keys):

@@ -14,8 +14,21 @@ def test_benchmark_prints_reports_per_second(openi_path):
     assert proc.returncode == 0, proc.stderr
     assert 'text pipeline benchmark: 60 reports' in proc.stdout
     assert re.search(r'reports/s per core: [\d,]+ \(cold\) / [\d,]+ '
-                     r'\(warm, median of 3 passes\)', proc.stdout)
+                     r'\(steady state, median of 3 runs\) / [\d,]+ \(repeat, upper bound\)',
+                     proc.stdout)
+    # the steady-state runs time the half of the reports not processed before, in turn
+    halves = re.findall(r'^steady state \d, unseen half after the other: (\d+) reports',
+                        proc.stdout, re.M)
+    assert halves == ['30', '30', '30']
+    assert len(re.findall(r'^repeat \d, the same reports again: 60 reports', proc.stdout,
+                          re.M)) == 2
     assert 'MeSH match + negation' in proc.stdout
+
+
+def test_benchmark_needs_two_reports(openi_path):
+    proc = run_tool_process('analysis_tools/benchmark_text_pipeline.py', '--reports',
+                            openi_path, '--limit', '1')
+    assert proc.returncode == 1 and 'at least 2 reports' in proc.stderr
 
 
 def test_benchmark_missing_input(tmp_path):

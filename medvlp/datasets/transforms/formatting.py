@@ -103,7 +103,9 @@ class PackImageReportInputs(BaseTransform):
                 continue
             value = results[key]
             if isinstance(value, np.ndarray) and value.dtype != object:
-                groups.setdefault((value.shape, value.dtype.str), []).append(key)
+                # rows of different blocks (token and word rows of equal length) stay apart
+                group = (value.shape, value.dtype.str, id(value.base))
+                groups.setdefault(group, []).append(key)
             else:
                 tensors[key] = to_tensor(value)
         for keys in groups.values():
