@@ -1,0 +1,53 @@
+# Copyright (c) medvlp contributors. All rights reserved.
+"""docs/en/input_pipeline.md: its commands run with the tools' real options, its pipeline
+snippet is the config's, and the prose quotes the paired table's numbers."""
+import re
+import shlex
+
+import pytest
+from mmengine.config import Config
+
+from tool_calls import load_tool
+
+DOC = 'docs/en/input_pipeline.md'
+
+
+def _doc(repo_root) -> str:
+    return (repo_root / DOC).read_text(encoding='utf-8')
+
+
+def test_benchmark_commands_parse_with_the_tools_options(repo_root):
+    commands = re.findall(r'python (tools/analysis_tools/benchmark_\w+\.py)([^\n`]*)',
+                          _doc(repo_root))
+    assert {tool for tool, _ in commands} >= {'tools/analysis_tools/benchmark_loader.py',
+                                               'tools/analysis_tools/benchmark_text_pipeline.py'}
+    for tool, args in commands:
+        module = load_tool(tool.split('tools/', 1)[1])
+        try:
+            module.parse_args(shlex.split(args))
+        except SystemExit as e:  # argparse refuses an option the tool does not have
+            pytest.fail(f'{tool}{args}: argparse exit {e.code}')
+
+
+def test_pipeline_snippet_is_the_configs(repo_root):
+    snippet = _doc(repo_root).split('```python\n', 1)[1].split('```', 1)[0]
+    documented = re.findall(r"dict\(type='(\w+)'(?:, channels=(\d))?", snippet)
+    cfg = Config.fromfile(str(repo_root / 'configs/_base_/datasets/mimic_cxr_report.py'))
+    actual = [(t['type'], str(t['channels']) if 'channels' in t and t['type'] ==
+               'LoadCXRImage' else '') for t in cfg.train_pipeline]
+    assert documented == actual
+    loader = cfg.train_dataloader
+    for key in ('batch_size', 'num_workers', 'persistent_workers', 'pin_memory',
+                'prefetch_factor'):
+        assert f'{key}={loader[key]}' in snippet, key
+
+
+def test_prose_quotes_the_paired_medians(repo_root):
+    text = _doc(repo_root)
+    table = text.split('| per core | before')[1].split('\n\n')[0]
+    medians = [line.strip('|').split('|')[2].replace('*', '').split()[0]
+               for line in table.splitlines()[2:]]
+    assert len(medians) == 4
+    targets = text.split('## What is left')[1].split('All three')[0]
+    quoted = re.findall(r'\((\d[\d,]+)(?: samples/s| reports/s)?\)', targets)
+    assert len(quoted) == 3 and set(quoted) <= set(medians), (quoted, medians)
