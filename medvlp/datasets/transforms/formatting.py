@@ -90,11 +90,11 @@ class PackImageReportInputs(BaseTransform):
     def _text_tensors(self, results: dict) -> Dict[str, torch.Tensor]:
         """The text arrays as tensors, those of one shape and dtype rows of one block.
 
-        Every tensor holds its own field's values; sharing one storage per shape lets a
-        dataloader worker hand a sample's text to the main process as one or two shared
-        memory blocks instead of one per field (nine by default), which costs several
-        times less. Arrays that already are the rows of one block, in order (what
-        ``TokenizeReport`` writes), share that block without a copy.
+        Every tensor holds its own field's values. Arrays that already are the rows of
+        one block, in order (what ``TokenizeReport`` writes), share that block without a
+        copy; other same-shape arrays are stacked into one. (When a dataloader worker
+        hands the sample over, mmpretrain's ``DataSample`` pickling sends each field by
+        value as a numpy array, block or not.)
         """
         groups: Dict[tuple, list] = {}
         tensors: Dict[str, torch.Tensor] = {}

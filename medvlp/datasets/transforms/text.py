@@ -347,7 +347,7 @@ class TokenizeReport(BaseTransform):
             keyword_mask = np.zeros_like(word_ids)
             token_sentences = np.full_like(word_ids, -1)
         tokens = np.stack([encoded['input_ids'], encoded['attention_mask'], word_ids,
-                           keyword_mask, token_sentences]).astype(np.int64)
+                           keyword_mask, token_sentences]).astype(np.int64, copy=False)
         # Words cut off by max_length have no token, so no feature and no attention: they
         # must not count as keywords or sentence words either.
         kept = np.zeros(len(words), dtype=bool)
