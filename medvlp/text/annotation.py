@@ -24,8 +24,8 @@ processor then annotates the whole report as before.
 from itertools import chain
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from .mesh import MeshMatcher, match_record
-from .negation import ScopeCueDetector, span_flags
+from .mesh import MeshMatcher
+from .negation import ScopeCueDetector
 from .words import normalise_words, split_words
 
 #: A match inside a sentence: (term, mesh_id, start_word, end_word, negated, uncertain),
@@ -103,38 +103,51 @@ class SentenceAnnotator:
             self._cache[sentence] = annotation
         return annotation
 
+    def annotate_many(self, sentences: Sequence[str]) -> List[SentenceAnnotation]:
+        """:meth:`annotate` of every sentence (one look-up each, in one call)."""
+        annotations = list(map(self._cache.get, sentences))
+        for index, annotation in enumerate(annotations):
+            if annotation is None:  # a sentence repeated in the call is computed once
+                annotations[index] = self.annotate(sentences[index])
+        return annotations
+
     def _compute(self, sentence: str) -> SentenceAnnotation:
         """Split, normalise, match and flag one sentence."""
-        words = split_words(sentence)
+        words = tuple(split_words(sentence))
         keys = normalise_words(words)
         open_end = bool(keys) and keys[-1] in self.inner_words
         found = self.matcher.phrase_table.scan(keys)
         if not found:  # no match: the cue detectors have nothing to flag
-            return SentenceAnnotation(tuple(words), (), tuple(keys[:2]), open_end, 0)
-        spans = [(start, end) for start, end, _ in found]
-        (negation, negation_reach), (uncertainty, uncertainty_reach) = (
-            detector.sentence_cover(keys) for detector in self.detectors)
-        matches = tuple((entry.heading, entry.mesh_id, start, end, negated, uncertain)
-                        for (start, end, entry), negated, uncertain in zip(
-                            found, span_flags(spans, negation), span_flags(spans, uncertainty)))
-        return SentenceAnnotation(tuple(words), matches, tuple(keys[:2]), open_end,
+            return SentenceAnnotation(words, (), tuple(keys[:2]), open_end, 0)
+        negation, uncertainty = self.detectors
+        negated, negation_reach = negation.sentence_cover(keys)
+        uncertain, uncertainty_reach = uncertainty.sentence_cover(keys)
+        # a scope covers a match when it covers its first or its last word (span_flags)
+        matches = tuple((entry.heading, entry.mesh_id, start, end,
+                         negated is not None and (negated[start] or negated[end - 1]),
+                         uncertain is not None and (uncertain[start] or uncertain[end - 1]))
+                        for start, end, entry in found)
+        return SentenceAnnotation(words, matches, tuple(keys[:2]), open_end,
                                   max(negation_reach, uncertainty_reach))
 
     def _joinable(self, annotations: Sequence[SentenceAnnotation]) -> bool:
         """Whether joining the sentences gives the whole-report annotation."""
-        for index, annotation in enumerate(annotations):
-            if not annotation.words:
+        last = len(annotations) - 1
+        return all(annotation.words and (index == last or self._closed(annotations, index))
+                   for index, annotation in enumerate(annotations))
+
+    def _closed(self, annotations: Sequence[SentenceAnnotation], index: int) -> bool:
+        """Whether no phrase and no change-word rule runs from sentence ``index`` (not the
+        last) into the following ones."""
+        annotation = annotations[index]
+        if annotation.open_end:
+            return False
+        if annotation.look_ahead:
+            following = list(chain.from_iterable(
+                next_one.head for next_one in annotations[index + 1:index + 3]))
+            following = following[:annotation.look_ahead]
+            if any(detector.blocks_look_ahead(following) for detector in self.detectors):
                 return False
-            if index + 1 == len(annotations):
-                break
-            if annotation.open_end:
-                return False
-            if annotation.look_ahead:
-                following = list(chain.from_iterable(
-                    next_one.head for next_one in annotations[index + 1:index + 3]))
-                following = following[:annotation.look_ahead]
-                if any(detector.blocks_look_ahead(following) for detector in self.detectors):
-                    return False
         return True
 
     def join(self, annotations: Sequence[SentenceAnnotation]
@@ -144,18 +157,27 @@ class SentenceAnnotator:
         Returns:
             Optional[Tuple[List[str], List[int], List[dict]]]: What annotating the sentences'
             words as one sequence gives (``words``, ``sentence_ids``, ``mesh`` of a record),
-            or None when a phrase or a change-word rule may cross a sentence boundary.
+            or None when a phrase or a change-word rule may cross a sentence boundary
+            (:meth:`_joinable`, checked sentence by sentence as they are joined).
         """
-        if not self._joinable(annotations):
-            return None
         words: List[str] = []
         sentence_ids: List[int] = []
         mesh: List[dict] = []
+        last = len(annotations) - 1
         for index, annotation in enumerate(annotations):
-            offset = len(words)
-            for term, mesh_id, start, end, negated, uncertain in annotation.matches:
-                mesh.append(match_record(term, mesh_id, start + offset, end + offset,
-                                         negated, uncertain))
-            words.extend(annotation.words)
-            sentence_ids.extend([index] * len(annotation.words))
+            sentence_words = annotation.words
+            if not sentence_words:
+                return None
+            if index != last and (annotation.open_end or annotation.look_ahead) \
+                    and not self._closed(annotations, index):
+                return None
+            if annotation.matches:
+                offset = len(words)
+                # the dict of mesh.match_record, written out: one call less per match
+                for term, mesh_id, start, end, negated, uncertain in annotation.matches:
+                    mesh.append({'term': term, 'mesh_id': mesh_id, 'start_word': start + offset,
+                                 'end_word': end + offset, 'negated': negated,
+                                 'uncertain': uncertain})
+            words += sentence_words
+            sentence_ids += [index] * len(sentence_words)
         return words, sentence_ids, mesh

@@ -190,8 +190,7 @@ class ReportProcessor:
         """
         if self._annotator is None:
             return None
-        fields = self._annotator.join([self._annotator.annotate(sentence)
-                                       for sentence in sentences])
+        fields = self._annotator.join(self._annotator.annotate_many(sentences))
         if fields is not None and self.max_words is not None and len(fields[0]) > self.max_words:
             return None
         return fields

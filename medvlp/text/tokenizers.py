@@ -122,7 +122,13 @@ class WordPieceTokenizer:
         self._cls_id, self._sep_id = cls_id, sep_id
         self._pad_id = tokenizer.token_to_id(PAD_TOKEN)
         self._piece_cache: Dict[str, Tuple[int, ...]] = {}
+        #: The id of every cached word that is exactly one piece (most report words): a
+        #: report made of such words is assembled from a list of ids, without piece tuples.
+        self._single_ids: Dict[str, int] = {}
         self._cache_size = 1 << 20
+        #: Per sequence length, the constant lists the rows are sliced from
+        #: (:meth:`_templates`).
+        self._row_templates: Dict[int, Tuple[List[int], List[int], List[int], List[int]]] = {}
         self.max_length = self._check_length(max_length)
 
     @staticmethod
@@ -152,29 +158,72 @@ class WordPieceTokenizer:
         if missing:
             if len(cache) + len(missing) > self._cache_size:
                 cache.clear()  # then every word of this call is tokenised again
+                self._single_ids.clear()
                 missing = list(dict.fromkeys(words))
             encodings = self._tokenizer.encode_batch_fast(
                 [[word] for word in missing], is_pretokenized=True, add_special_tokens=False)
+            single = self._single_ids
             for word, encoding in zip(missing, encodings):
-                cache[word] = tuple(encoding.ids)
+                ids = tuple(encoding.ids)
+                cache[word] = ids
+                if len(ids) == 1:
+                    single[word] = ids[0]
+
+    def _templates(self, length: int) -> Tuple[List[int], List[int], List[int], List[int]]:
+        """The constant lists a row of ``length`` positions is sliced from.
+
+        Returns:
+            Tuple: ``length`` ``[PAD]`` ids, ``length`` ones then ``length`` zeros (the
+            attention mask of ``n`` real tokens is the slice of ``length`` items that starts
+            at ``length - n``), ``[-1, 0, 1, ..., length - 3]`` (the word ids of ``[CLS]`` and
+            of one-piece words) and ``length`` times -1.
+        """
+        templates = self._row_templates.get(length)
+        if templates is None:
+            templates = ([self._pad_id] * length, [1] * length + [0] * length,
+                         list(range(-1, length - 2)), [-1] * length)
+            self._row_templates[length] = templates
+        return templates
+
+    def _rows(self, ids: List[int], word_index: Optional[Sequence[int]],
+              length: int) -> Dict[str, List[int]]:
+        """``[CLS] ids [SEP] [PAD]...`` and its mask and word ids, truncated to ``length``.
+
+        Args:
+            ids (List[int]): The word pieces of all words, in order (changed in place).
+            word_index (Sequence[int], optional): The word of every piece; None when every
+                word is one piece (the piece index is the word index).
+            length (int): The row length (at least 2).
+        """
+        pads, mask, one_piece_words, negatives = self._templates(length)
+        limit = length - 2  # room for [CLS] and [SEP]; a word may lose its last pieces
+        if len(ids) > limit:
+            del ids[limit:]
+        count = len(ids)
+        n_pad = limit - count
+        input_ids = [self._cls_id, *ids, self._sep_id]
+        input_ids += pads[:n_pad]
+        if word_index is None:
+            word_ids = one_piece_words[:count + 1]
+        else:
+            word_ids = [-1]
+            word_ids += word_index[:count]
+        word_ids += negatives[:n_pad + 1]
+        return {'input_ids': input_ids, 'attention_mask': mask[n_pad:n_pad + length],
+                'word_ids': word_ids}
 
     def _assemble(self, pieces: List[Tuple[int, ...]], length: int) -> Dict[str, List[int]]:
         """``[CLS] pieces [SEP] [PAD]...``, truncated to ``length`` with the final [SEP] kept."""
-        input_ids = [self._cls_id]
-        input_ids.extend(chain.from_iterable(pieces))
-        word_ids = [-1]
-        word_ids.extend(_piece_word_ids(pieces, len(input_ids) - 1))
-        if len(input_ids) > length - 1:  # room for [SEP]; a word may lose its last pieces
-            del input_ids[length - 1:]
-            del word_ids[length - 1:]
-        n_real = len(input_ids) + 1
-        n_pad = length - n_real
-        input_ids.append(self._sep_id)
-        input_ids.extend([self._pad_id] * n_pad)
-        word_ids.extend([-1] * (n_pad + 1))
-        attention_mask = [1] * n_real
-        attention_mask.extend([0] * n_pad)
-        return {'input_ids': input_ids, 'attention_mask': attention_mask, 'word_ids': word_ids}
+        ids = list(chain.from_iterable(pieces))
+        word_index = _piece_word_ids(pieces, len(ids))
+        return self._rows(ids, None if isinstance(word_index, range) else word_index, length)
+
+    def _one_piece_ids(self, words: Sequence[str]) -> Optional[List[int]]:
+        """The ids of ``words`` when every one is a cached one-piece word, else None."""
+        try:
+            return list(map(self._single_ids.__getitem__, words))
+        except KeyError:
+            return None
 
     def encode_words(self, words: Sequence[str],
                      max_length: Optional[int] = None) -> Dict[str, List[int]]:
@@ -190,6 +239,9 @@ class WordPieceTokenizer:
             length ``max_length``.
         """
         length = self._resolve_length(max_length)
+        ids = self._one_piece_ids(words)
+        if ids is not None:
+            return self._rows(ids, None, length)
         return self._assemble(self._word_pieces(words), length)
 
     def flat_word_pieces(self, words: Sequence[str]) -> Tuple[np.ndarray, np.ndarray]:
@@ -241,11 +293,18 @@ class WordPieceTokenizer:
             input, all of length ``max_length``.
         """
         length = self._resolve_length(max_length)
-        self._cache_pieces(list(chain.from_iterable(batch)))
+        # most reports are made of cached one-piece words: their ids are the row
+        rows = [self._one_piece_ids(words) for words in batch]
+        others = [words for words, ids in zip(batch, rows) if ids is None]
+        if others:
+            self._cache_pieces(list(chain.from_iterable(others)))  # new words: one batch
         cache = self._piece_cache  # now holds every word of the batch
         input_ids, attention_mask, word_ids = [], [], []
-        for words in batch:
-            encoded = self._assemble(list(map(cache.__getitem__, words)), length)
+        for words, ids in zip(batch, rows):
+            if ids is not None:
+                encoded = self._rows(ids, None, length)
+            else:
+                encoded = self._assemble(list(map(cache.__getitem__, words)), length)
             input_ids.append(encoded['input_ids'])
             attention_mask.append(encoded['attention_mask'])
             word_ids.append(encoded['word_ids'])

@@ -233,3 +233,20 @@ def test_sentence_cache_is_off_for_overridden_detectors(splitter):
     record = processor.process_report('FINDINGS: Small pleural effusion.')
     assert [m['negated'] for m in record['mesh']] == [True]
     assert ReportProcessor(splitter=splitter, negation=NegationDetector(max_scope=3))._annotator
+
+
+def test_annotate_many_equals_annotate(openi_records, splitter):
+    """One call for a report's sentences gives the one-by-one annotations, also with
+    repeated new sentences in the call and a cache emptied again and again."""
+    from medvlp.text.annotation import SentenceAnnotator
+    sentences = [sentence for record in list(openi_records.values())[:600]
+                 for sentence in record['sentences']]
+    reference = ReportProcessor(splitter=splitter)._annotator
+    expected = [reference._compute(sentence) for sentence in sentences]
+    for cache_size in (65536, 3):
+        annotator = SentenceAnnotator(reference.matcher, reference.detectors,
+                                      cache_size=cache_size)
+        for start in range(0, len(sentences), 9):
+            chunk = sentences[start:start + 9] * 2  # the second half repeats the first
+            assert annotator.annotate_many(chunk) == expected[start:start + 9] * 2
+        assert len(annotator._cache) <= cache_size

@@ -138,3 +138,31 @@ def test_word_cache_overflow_retokenises_the_whole_call(tokenizer):
     assert small.encode_words(words, max_length=16) == expected
     assert small.encode_batch_words([words, words[:3]], max_length=16)['input_ids'][0] == \
         expected['input_ids']
+
+
+def test_one_piece_rows_equal_hugging_face_encode(openi_records):
+    """Rows of one-piece-word reports (ids straight from the cache) and of the others
+    (piece tuples), on a fresh tokenizer and again once every word is cached, equal
+    tokenizers' own encode at every length, with zero- and many-piece words mixed in."""
+    fresh = WordPieceTokenizer()
+    reference = Tokenizer.from_str(fresh._config_json)
+    batch = [record['words'] for record in list(openi_records.values())[:400]]
+    batch += [[], ['\u0301'], ['no', '\u0301', 'effusion'], ['pneumo-thorax', '\u0301'],
+              ['no'] * 200, WORDS * 30]
+    assert not fresh._single_ids  # every word is new
+    for length in (2, 3, 8, 128):
+        reference.enable_truncation(length)
+        reference.enable_padding(length=length, pad_id=0, pad_token='[PAD]')
+        for _ in range(2):  # the first call tokenises the new words
+            columns = fresh.encode_batch_words(batch, max_length=length)
+            for index, words in enumerate(batch):
+                expected = reference.encode(words, is_pretokenized=True)
+                single = fresh.encode_words(words, max_length=length)
+                assert single['input_ids'] == columns['input_ids'][index] == expected.ids
+                assert single['attention_mask'] == columns['attention_mask'][index] == \
+                    expected.attention_mask
+                assert single['word_ids'] == columns['word_ids'][index] == [
+                    -1 if w is None else w for w in expected.word_ids]
+    one_piece = [words for words in batch if fresh._one_piece_ids(words) is not None]
+    assert len(one_piece) > 300 and [] in one_piece and ['no'] * 200 in one_piece
+    assert fresh._one_piece_ids(['\u0301']) is None  # zero pieces: not a one-piece word
