@@ -43,15 +43,59 @@ MIMIC_PRETRAINING = sorted(p for p in CONFIGS if p.parts[1] in ('medim', 'mrm', 
 @pytest.mark.parametrize('path', MIMIC_PRETRAINING, ids=str)
 def test_full_size_pretraining_loaders_keep_a_gpu_fed(path):
     """The MIMIC pre-training configs decode one grey channel of the converter's
-    pre-resized JPEGs, crop it before repeating it to 3 channels, and keep 8+ workers
+    pre-resized JPEGs, crop it and send it to the GPU as one channel, and keep 8+ workers
     alive with pinned memory and prefetching (docs/en/input_pipeline.md)."""
     loader = Config.fromfile(str(REPO_ROOT / path)).train_dataloader
     load, crop = loader.dataset.pipeline[:2]
     assert (load['type'], load.get('channels')) == ('LoadCXRImage', 1)
-    assert crop['type'] == 'CXRRandomResizedCrop'
+    assert (crop['type'], crop.get('channels')) == ('CXRRandomResizedCrop', 1)
     assert 'TokenizeReport' in [t['type'] for t in loader.dataset.pipeline]
     assert loader.num_workers >= 8 and loader.persistent_workers and loader.pin_memory
     assert loader.prefetch_factor >= 2
+    # text fields handed over, pinned and copied to the GPU as one block per field
+    assert loader.collate_fn['type'] == 'medvlp.image_report_collate'
     # the official presets keep Pillow's resize, so their pixels are mmpretrain's
     if path.name in ('mrm_vit-b_mimic.py', 'medim_vit-b-p16_8xb18-50e_mimic_official.py'):
         assert crop['backend'] == 'pillow'
+
+
+def preprocessor_config(cfg: Config) -> dict:
+    """The config's data preprocessor, or its algorithm's default."""
+    from medvlp.registry import MODELS
+    algorithm = MODELS.get(cfg.model.type)
+    pre = dict(cfg.model.get('data_preprocessor') or algorithm.DEFAULT_DATA_PREPROCESSOR)
+    pre.setdefault('type', 'CXRDataPreprocessor')
+    return pre
+
+
+@pytest.mark.parametrize('path', MIMIC_PRETRAINING, ids=str)
+def test_one_channel_loader_gives_the_model_the_three_channel_inputs(path):
+    """On real demo X-rays, each MIMIC config's one-channel training pipeline and data
+    preprocessor give the model exactly what the pipeline with a 3-channel crop gives."""
+    import random
+
+    import numpy as np
+    import torch
+    from mmengine.dataset import default_collate
+
+    from medvlp.registry import DATASETS, MODELS
+    register_all_modules(init_default_scope=False)
+    cfg = Config.fromfile(str(REPO_ROOT / path))
+    one = cfg.train_dataloader.dataset.pipeline
+    three = [dict(t, channels=3) if t['type'] == 'CXRRandomResizedCrop' else t for t in one]
+    batches = []
+    with DefaultScope.overwrite_default_scope('medvlp'):
+        preprocessor = MODELS.build(preprocessor_config(cfg))
+        for pipeline in (one, three):
+            dataset = DATASETS.build(dict(
+                type='ImageReportDataset', data_root=str(REPO_ROOT / 'demo' / 'cxr'),
+                ann_file='annotations.jsonl', data_prefix=dict(img_path=''),
+                pipeline=pipeline, indices=4))
+            random.seed(0)
+            np.random.seed(0)
+            batches.append(default_collate([dataset[i] for i in range(4)]))
+    assert batches[0]['inputs'].shape[1] == 1 and batches[1]['inputs'].shape[1] == 3
+    grey, colour = (preprocessor(batch, True)['inputs'] for batch in batches)
+    assert grey.shape == colour.shape == (4, 3) + batches[1]['inputs'].shape[2:]
+    assert torch.equal(grey, colour)
+    assert grey.std() > 0  # real pixels, not a blank

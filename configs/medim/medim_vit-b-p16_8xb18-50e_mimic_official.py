@@ -15,7 +15,8 @@ max_length = 128
 train_pipeline = [
     dict(type='LoadCXRImage', channels=1),
     dict(type='CXRRandomResizedCrop', scale=img_size, crop_ratio_range=(0.6, 1.0),
-         backend='pillow', interpolation='bicubic'),
+         backend='pillow', interpolation='bicubic',
+         channels=1),  # one channel to the GPU, where CXRDataPreprocessor repeats it
     dict(type='TokenizeReport', max_length=max_length, drop_punctuation=True),
     dict(type='PackImageReportInputs'),
 ]

@@ -16,7 +16,8 @@ max_length = 100  # official report length in tokens, [CLS] and [SEP] included
 train_pipeline = [
     dict(type='LoadCXRImage', channels=1),
     dict(type='CXRRandomResizedCrop', scale=target_resolution,
-         crop_ratio_range=(0.2, 1.0), backend='pillow', interpolation='bicubic'),
+         crop_ratio_range=(0.2, 1.0), backend='pillow', interpolation='bicubic',
+         channels=1),  # one channel to the GPU, where CXRDataPreprocessor repeats it
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),  # as the official code
     dict(type='TokenizeReport', max_length=max_length),
     dict(type='PackImageReportInputs'),

@@ -242,6 +242,15 @@ def test_cxr_random_resized_crop_output_packs_without_copy(covid_images, tmp_pat
     np.testing.assert_array_equal(rgb, np.repeat(grey[..., None], 3, axis=2))
     tensor = PackInputs.format_input(rgb)
     assert tensor.shape == (3, 3, 4) and tensor.data_ptr() == rgb.ctypes.data
+    # one channel: a view of the grey image, packed as (1, H, W) without a copy
+    one = grey_to_channels(grey, 1)
+    assert one.shape == (3, 4, 1) and one.ctypes.data == grey.ctypes.data
+    tensor = PackInputs.format_input(one)
+    assert tensor.shape == (1, 3, 4) and tensor.data_ptr() == grey.ctypes.data
+    grey.flags.writeable = False  # Pillow's arrays: copied, so the tensor may be written
+    one = grey_to_channels(grey, 1)
+    assert one.flags.writeable and one.ctypes.data != grey.ctypes.data
+    np.testing.assert_array_equal(one[..., 0], grey)
     path = _preresized_jpegs(covid_images, tmp_path, count=1)[0]
     crop = CXRRandomResizedCrop(scale=(32, 48), channels=None)
     out = crop(LoadCXRImage(channels=1)(dict(img_path=path)))

@@ -12,6 +12,7 @@ from medvlp.datasets.transforms import (PackImageReportInputs, TokenizeReport,
                                         keyword_flags,
                                         stack_data_sample_fields)
 from medvlp.datasets.transforms.formatting import block_of_rows
+from medvlp.datasets.transforms.text import TEXT_BLOCKS_KEY
 from medvlp.registry import TRANSFORMS
 
 TEXT_KEYS = ('input_ids', 'attention_mask', 'word_ids', 'keyword_mask', 'sentence_ids')
@@ -238,6 +239,36 @@ def test_tokenize_writes_two_blocks_that_pack_shares_without_copy(text_module, c
             np.testing.assert_array_equal(block[row], out[key])
         sample = PackImageReportInputs()(dict(out))['data_samples']
         assert sample.get(keys[0]).data_ptr() == block.ctypes.data  # no copy
+
+
+@pytest.mark.parametrize('cached', [False, True])
+def test_pack_takes_the_blocks_tokenize_leaves_unless_a_row_was_replaced(text_module,
+                                                                         cached):
+    transform = TokenizeReport(max_length=16, max_words=8)
+    record = toy_record()
+    if cached:
+        transform.cache_record(record)
+    out = transform(record)
+    (token_keys, tokens, _), (word_keys, words, _) = out[TEXT_BLOCKS_KEY]
+    assert (token_keys, word_keys) == (TEXT_KEYS, WORD_KEYS)
+    sample = PackImageReportInputs()(dict(out))['data_samples']
+    assert sample.input_ids.data_ptr() == tokens.ctypes.data
+    assert sample.word_keyword.data_ptr() == words.ctypes.data
+    for key in TEXT_KEYS + WORD_KEYS:
+        np.testing.assert_array_equal(sample.get(key).numpy(), out[key], err_msg=key)
+    # a transform in between replaced one row: that block's arrays are packed as they
+    # are now, the untouched block is still shared
+    changed = dict(out, attention_mask=np.zeros(16, dtype=np.int64))
+    sample = PackImageReportInputs()(changed)['data_samples']
+    assert not sample.attention_mask.any()
+    assert sample.input_ids.data_ptr() != tokens.ctypes.data
+    np.testing.assert_array_equal(sample.input_ids.numpy(), out['input_ids'])
+    assert sample.word_keyword.data_ptr() == words.ctypes.data
+    # and a dropped field is not brought back from the block
+    dropped = dict(out)
+    del dropped['word_negated']
+    sample = PackImageReportInputs()(dropped)['data_samples']
+    assert 'word_negated' not in sample and 'word_uncertain' in sample
 
 
 def test_block_of_rows_refuses_anything_but_all_rows_in_order():

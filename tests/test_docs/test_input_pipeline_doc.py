@@ -31,15 +31,19 @@ def test_benchmark_commands_parse_with_the_tools_options(repo_root):
 
 def test_pipeline_snippet_is_the_configs(repo_root):
     snippet = _doc(repo_root).split('```python\n', 1)[1].split('```', 1)[0]
-    documented = re.findall(r"dict\(type='(\w+)'(?:, channels=(\d))?", snippet)
+    pipeline = snippet.split('train_pipeline = [', 1)[1].split('\n]', 1)[0]
+    documented = []
+    for entry in pipeline.split('dict(type=')[1:]:
+        channels = re.search(r'channels=(\d)', entry)
+        documented.append((entry.split("'")[1], channels and int(channels.group(1))))
     cfg = Config.fromfile(str(repo_root / 'configs/_base_/datasets/mimic_cxr_report.py'))
-    actual = [(t['type'], str(t['channels']) if 'channels' in t and t['type'] ==
-               'LoadCXRImage' else '') for t in cfg.train_pipeline]
+    actual = [(t['type'], t.get('channels')) for t in cfg.train_pipeline]
     assert documented == actual
     loader = cfg.train_dataloader
     for key in ('batch_size', 'num_workers', 'persistent_workers', 'pin_memory',
                 'prefetch_factor'):
         assert f'{key}={loader[key]}' in snippet, key
+    assert f"collate_fn=dict(type='{loader.collate_fn['type']}')" in snippet
 
 
 def test_prose_quotes_the_paired_medians(repo_root):

@@ -7,8 +7,8 @@
 The demo's real reports and images (demo/cxr), written as JPEGs pre-resized to ``--size``
 px on the short side (what ``prepare_mimic_cxr.py --resize`` leaves), go through the
 training pipeline of ``configs/_base_/datasets/mimic_cxr_report.py`` (LoadCXRImage with
-one channel, CXRRandomResizedCrop 224, TokenizeReport with 128 tokens,
-PackImageReportInputs). ``--baseline`` runs the pipeline it replaced instead
+one channel, CXRRandomResizedCrop 224 keeping one channel, TokenizeReport with 128 tokens,
+PackImageReportInputs) and its loader's collate (``image_report_collate``). ``--baseline`` runs the pipeline it replaced instead
 (LoadCXRImage with 3 channels, ``mmpretrain.RandomResizedCrop(backend='pillow')``), for
 before/after figures. Threads as in a training run (mmengine's defaults): one torch
 thread, OpenCV's thread pool off. Printed:

@@ -26,7 +26,7 @@ train_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
+    collate_fn=dict(type='medvlp.image_report_collate'),  # one block per text field
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

@@ -5,14 +5,16 @@ data_root = 'data/mimic-cxr/'
 img_size = 224
 max_length = 128  # tokens per report, [CLS] and [SEP] included
 
-# The grey image is cropped and resized on its one channel and repeated to 3 channels at
-# 224 px (CXRRandomResizedCrop). The OpenCV bicubic resize is ~10x cheaper than Pillow's and
-# differs from mmpretrain.RandomResizedCrop(backend='pillow') by < 1 grey level on average;
+# The grey image is cropped and resized on its one channel (CXRRandomResizedCrop) and stays
+# one channel through the workers, the pinned memory and the copy to the GPU; the model's
+# CXRDataPreprocessor repeats it to the backbone's 3 channels there (same values as sending
+# 3). The OpenCV bicubic resize is ~10x cheaper than Pillow's and differs from
+# mmpretrain.RandomResizedCrop(backend='pillow') by < 1 grey level on average;
 # backend='pillow' reproduces mmpretrain's pixels exactly (docs/en/input_pipeline.md).
 train_pipeline = [
     dict(type='LoadCXRImage', channels=1),
     dict(type='CXRRandomResizedCrop', scale=img_size, crop_ratio_range=(0.6, 1.0),
-         backend='cv2', interpolation='bicubic'),
+         backend='cv2', interpolation='bicubic', channels=1),
     dict(type='TokenizeReport', max_length=max_length),
     dict(type='PackImageReportInputs'),
 ]
@@ -25,10 +27,11 @@ test_pipeline = [
     dict(type='PackImageReportInputs'),
 ]
 
-# Loader settings that keep a GPU fed: 8 workers per GPU (a worker delivers about 800
-# samples per CPU second on the converter's 256 px JPEGs, docs/en/input_pipeline.md), kept
-# alive between epochs, 4 batches queued per worker, pinned host memory for asynchronous
-# copies to the GPU.
+# Loader settings that keep a GPU fed: 8 workers per GPU (docs/en/input_pipeline.md has a
+# worker's rate on the converter's 256 px JPEGs), kept alive between epochs, 4 batches
+# queued per worker, pinned host memory for asynchronous copies to the GPU.
+# image_report_collate hands each text field of a batch over, pins it and copies it to the
+# GPU as one (B, ...) block instead of one tensor per sample.
 train_dataloader = dict(
     batch_size=32,
     num_workers=8,
@@ -36,7 +39,7 @@ train_dataloader = dict(
     pin_memory=True,
     prefetch_factor=4,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    collate_fn=dict(type='default_collate'),
+    collate_fn=dict(type='medvlp.image_report_collate'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -51,7 +54,7 @@ test_dataloader = dict(
     pin_memory=True,
     prefetch_factor=4,
     sampler=dict(type='DefaultSampler', shuffle=False),
-    collate_fn=dict(type='default_collate'),
+    collate_fn=dict(type='medvlp.image_report_collate'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

@@ -25,7 +25,7 @@ medim_official = dict(
         loss_weights=dict(global_ce=1.0, local_ce=1.0, global_triplet=0.0,
                           local_triplet=0.0)),
     data_preprocessor=dict(
-        type='mmpretrain.SelfSupDataPreprocessor', mean=[127.5, 127.5, 127.5],
+        type='CXRDataPreprocessor', mean=[127.5, 127.5, 127.5],
         std=[127.5, 127.5, 127.5], to_rgb=True),
     mask_on='features',
     mask_fill='zero',

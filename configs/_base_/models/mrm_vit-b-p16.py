@@ -12,7 +12,7 @@ model = dict(
     type='MRM',
     # MRM's grey-level statistics of MIMIC-CXR (0.4978 and 0.2449 on a 0-1 scale)
     data_preprocessor=dict(
-        type='mmpretrain.SelfSupDataPreprocessor',
+        type='CXRDataPreprocessor',
         mean=[126.94, 126.94, 126.94],
         std=[62.45, 62.45, 62.45],
         to_rgb=True),

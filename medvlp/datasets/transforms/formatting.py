@@ -9,6 +9,7 @@ from mmpretrain.datasets.transforms.formatting import PackInputs, to_tensor
 from mmpretrain.structures import DataSample
 
 from medvlp.registry import TRANSFORMS
+from .text import TEXT_BLOCKS_KEY
 
 #: Fixed-length text arrays written by ``TokenizeReport`` (tokens first, then words).
 DEFAULT_TEXT_KEYS = ('input_ids', 'attention_mask', 'word_ids', 'keyword_mask',
@@ -90,16 +91,21 @@ class PackImageReportInputs(BaseTransform):
     def _text_tensors(self, results: dict) -> Dict[str, torch.Tensor]:
         """The text arrays as tensors, those of one shape and dtype rows of one block.
 
-        Every tensor holds its own field's values. Arrays that already are the rows of
-        one block, in order (what ``TokenizeReport`` writes), share that block without a
-        copy; other same-shape arrays are stacked into one. (When a dataloader worker
-        hands the sample over, mmpretrain's ``DataSample`` pickling sends each field by
-        value as a numpy array, block or not.)
+        Every tensor holds its own field's values. The blocks ``TokenizeReport`` leaves
+        in ``results['_text_blocks']`` become one tensor each when their rows are still
+        the results' arrays (no transform in between replaced one). Other arrays that
+        are the rows of one block, in order, share that block without a copy; other
+        same-shape arrays are stacked into one. (When a dataloader worker hands the
+        sample over, mmpretrain's ``DataSample`` pickling sends each field by value as a
+        numpy array, block or not.)
         """
-        groups: Dict[tuple, list] = {}
         tensors: Dict[str, torch.Tensor] = {}
+        for keys, block, rows in results.get(TEXT_BLOCKS_KEY, ()):
+            if all(results.get(key) is row for key, row in zip(keys, rows)):
+                tensors.update(zip(keys, torch.from_numpy(block).unbind(0)))
+        groups: Dict[tuple, list] = {}
         for key in self.text_keys:
-            if key not in results:
+            if key not in results or key in tensors:
                 continue
             value = results[key]
             if isinstance(value, np.ndarray) and value.dtype != object:

@@ -24,8 +24,11 @@ def grey_to_channels(grey: np.ndarray, channels: int) -> np.ndarray:
     The values are those of ``np.repeat(grey[..., None], channels, axis=2)``; the memory
     is a C-contiguous ``(channels, H, W)`` array seen through ``transpose(1, 2, 0)``, so
     mmpretrain's ``PackInputs.format_input`` turns it into a CHW tensor without a copy
-    (a C-contiguous HWC image costs a permute and a copy there).
+    (a C-contiguous HWC image costs a permute and a copy there). One channel of a
+    contiguous, writable image is a view of it, without a copy.
     """
+    if channels == 1 and grey.flags.c_contiguous and grey.flags.writeable:
+        return grey[..., None]  # (H, W, 1) is already stored channel-first
     planes = np.empty((channels, ) + grey.shape, dtype=grey.dtype)
     planes[...] = grey
     return planes.transpose(1, 2, 0)

@@ -18,6 +18,9 @@ REQUIRED_TEXT_FIELDS = ('words', 'sentence_ids')
 TOKEN_KEYS = ('input_ids', 'attention_mask', 'word_ids', 'keyword_mask', 'sentence_ids')
 #: The per-word arrays :class:`TokenizeReport` writes (rows of one block, in this order).
 WORD_KEYS = ('word_keyword', 'word_sentence_ids', 'word_negated', 'word_uncertain')
+#: Result key where :class:`TokenizeReport` leaves ``(keys, block, rows)`` for each of its
+#: two blocks, so that :class:`PackImageReportInputs` can make one tensor per block.
+TEXT_BLOCKS_KEY = '_text_blocks'
 #: Padding value of the token rows after ``attention_mask`` (word, keyword, sentence).
 _TOKEN_ROW_FILL = np.array([[-1], [0], [-1]], dtype=np.int64)
 
@@ -122,6 +125,8 @@ class TokenizeReport(BaseTransform):
     - word_uncertain ``(W,)``: 1 for words of uncertain MeSH matches ("possible
       *pneumonia*"; the record's matches carry ``uncertain`` when the text pipeline's
       :class:`~medvlp.text.UncertaintyDetector` ran), else 0
+    - ``_text_blocks``: the two blocks the arrays are rows of, as
+      ``((TOKEN_KEYS, block, rows), (WORD_KEYS, block, rows))``
 
     **Token cache:** ``ImageReportDataset`` calls :meth:`cache_record` on every record when
     it loads the annotation file, which stores the record's word pieces, per-word sentence
@@ -363,8 +368,8 @@ class TokenizeReport(BaseTransform):
         """Add the token and word arrays listed in the class docstring.
 
         The arrays are the rows of two blocks (one ``(5, max_length)``, one
-        ``(4, max_words)``), which :class:`PackImageReportInputs` turns into tensors
-        without a copy.
+        ``(4, max_words)``), left in ``results['_text_blocks']``, which
+        :class:`PackImageReportInputs` turns into tensors without a copy.
         """
         self._check_fields(results)
         parts = self._cached_parts(results)
@@ -372,9 +377,12 @@ class TokenizeReport(BaseTransform):
             tokens, words = self._blocks_from_words(results)
         else:
             tokens, words = self._blocks_from_cache(parts)
-        for block, keys in ((tokens, TOKEN_KEYS), (words, WORD_KEYS)):
-            for index, key in enumerate(keys):
-                results[key] = block[index]
+        blocks = []
+        for keys, block in ((TOKEN_KEYS, tokens), (WORD_KEYS, words)):
+            rows = tuple(block)
+            results.update(zip(keys, rows))
+            blocks.append((keys, block, rows))
+        results[TEXT_BLOCKS_KEY] = tuple(blocks)
         return results
 
     def __repr__(self) -> str:
