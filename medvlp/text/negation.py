@@ -26,6 +26,7 @@ so it is not a trigger; "ruled out" is.
 Phrases are compared on :func:`~medvlp.text.words.normalise_word` keys, the same keys the MeSH
 matcher uses, so case, hyphens and plurals do not matter.
 """
+from bisect import bisect_left
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .mesh import MeshMatch, PhraseTable
@@ -204,11 +205,45 @@ class ScopeCueDetector:
             return None, 0
         cues = self._table.scan(keys)
         look_ahead = 0
-        if self.change_words_block:
-            look_ahead = max((end + 2 - len(keys) for _, end, kind in cues
-                              if kind in (_PRE, _BOTH)), default=0)
-        covered = self._covered(self._block_changes(cues, keys), keys, [0] * len(keys))
-        return covered, max(look_ahead, 0)
+        if self.change_words_block:  # _block_changes, with the look-ahead it reads
+            size = len(keys)
+            for index, (start, end, kind) in enumerate(cues):
+                if kind == _PRE or kind == _BOTH:
+                    look_ahead = max(look_ahead, end + 2 - size)
+                    if any(key in CHANGE_WORDS for key in keys[end:end + 2]):
+                        cues[index] = (start, end, _PSEUDO)
+        return self._sentence_covered(cues, len(keys)), look_ahead
+
+    def _sentence_covered(self, cues: List[Tuple[int, int, str]],
+                          size: int) -> Optional[List[bool]]:
+        """:meth:`_covered` of one sentence of ``size`` words (every sentence id the same).
+
+        A scope covers the words from its trigger up to the nearest terminator word or its
+        length limit, whichever comes first; each is found by bisection in the terminator
+        positions and set with one slice assignment.
+        """
+        scopes = [cue for cue in cues if cue[2] in _SCOPE_KINDS]
+        if not scopes:  # nothing covers a word
+            return None
+        terminators = [index for start, end, kind in cues if kind == _TERM
+                       for index in range(start, end)]  # ascending: cues are in order
+        covered = [False] * size
+        for start, end, kind in scopes:
+            if kind != _POST:  # pre or both: the words after the trigger
+                stop = min(size, end + self.max_scope)
+                at = bisect_left(terminators, end)
+                if at < len(terminators) and terminators[at] < stop:
+                    stop = terminators[at]
+                if stop > end:
+                    covered[end:stop] = [True] * (stop - end)
+            if kind != _PRE:  # post or both: the words before the trigger
+                first = max(0, start - self.max_post_scope)
+                at = bisect_left(terminators, start)
+                if at and terminators[at - 1] >= first:
+                    first = terminators[at - 1] + 1
+                if start > first:
+                    covered[first:start] = [True] * (start - first)
+        return covered
 
     def blocks_look_ahead(self, keys: Sequence[str]) -> bool:
         """Whether ``keys``, read past a trigger by the change-word rule, could block it."""

@@ -58,6 +58,27 @@ _MARKER_ONLY_RE = re.compile(r'\(?\d{1,2}[.)]')
 _ALNUM_RE = re.compile(r'[^\W_]')
 
 
+#: What may follow a period in a candidate other than a space (then the regex is used).
+_CANDIDATE_TAILS = ('..', '."', ".'", '.)', '.]')
+
+
+def _candidates(text: str) -> List[Tuple[int, int]]:
+    """``(start, end)`` of every :data:`_CANDIDATE_RE` match in ``text``, in order.
+
+    Most report text ends its sentences with a lone period and has no ``?``, ``!``, ``..``
+    and no period before a closing quote or bracket; every candidate is then a period
+    before a space, found with :meth:`str.find` (the regex is used otherwise).
+    """
+    if '?' in text or '!' in text or any(tail in text for tail in _CANDIDATE_TAILS):
+        return [match.span() for match in _CANDIDATE_RE.finditer(text)]
+    spans = []
+    position = text.find('. ')
+    while position >= 0:
+        spans.append((position, position + 1))
+        position = text.find('. ', position + 2)
+    return spans
+
+
 class SentenceSplitter:
     """Split report text into sentences, offline (see the module docstring).
 
@@ -136,8 +157,11 @@ class SentenceSplitter:
         # The cheap substring and hint checks skip regex passes that rarely apply.
         paragraphs = _PARAGRAPH_RE.split(text) if '\n' in text else (text, )
         for paragraph in paragraphs:
-            items = _LINE_MARKER_RE.split(paragraph) if _MARKER_HINT_RE.search(paragraph) else (
-                paragraph, )
+            # Without a marker hint in the paragraph its items have none either: collapsing
+            # whitespace keeps whitespace where it was, and the space put after a glued
+            # period follows a letter, "_" or ")", never a digit.
+            hinted = _MARKER_HINT_RE.search(paragraph) is not None
+            items = _LINE_MARKER_RE.split(paragraph) if hinted else (paragraph, )
             for item in items:
                 item = item.strip() if has_only_single_spaces(item) else \
                     _WHITESPACE_RE.sub(' ', item).strip()
@@ -145,8 +169,8 @@ class SentenceSplitter:
                     continue
                 if _GLUED_HINT_RE.search(item):
                     item = _GLUED_RE.sub(r'\1 ', item)
-                pieces = _INLINE_MARKER_RE.split(item) if _MARKER_HINT_RE.search(item) else (
-                    item, )
+                pieces = _INLINE_MARKER_RE.split(item) if hinted and _MARKER_HINT_RE.search(
+                    item) else (item, )
                 for piece in pieces:
                     piece = piece.strip()
                     if piece:
@@ -179,30 +203,29 @@ class SentenceSplitter:
             self._decisions[word] = decision
         return decision
 
-    def _is_certain_break(self, text: str, match: 're.Match') -> bool:
-        """Whether Punkt would certainly end a sentence at the candidate ``match``."""
-        punct = match.group()
-        if punct != '.':
+    def _is_certain_break(self, text: str, start: int, end: int) -> bool:
+        """Whether Punkt would certainly end a sentence at the candidate ``text[start:end]``."""
+        if end - start != 1 or text[start] != '.':
             # "?" or "!" always end a sentence; ellipses and quoted endings go to Punkt.
+            punct = text[start:end]
             return '?' in punct or '!' in punct
-        start = text.rfind(' ', 0, match.start()) + 1
-        word = text[start:match.start()]
+        word = text[text.rfind(' ', 0, start) + 1:start]
         decision = self._word_decision(word)
         if decision is not None:
             return decision
-        end = text.find(' ', match.end() + 1)
-        following = text[match.end() + 1:end if end >= 0 else len(text)].lower()
+        stop = text.find(' ', end + 1)
+        following = text[end + 1:stop if stop >= 0 else len(text)].lower()
         return (word.lower(), following.rstrip('.')) not in self._collocations
 
     def _split_piece(self, text: str) -> List[str]:
         """Split one list item / paragraph (single-spaced) into sentences."""
         sentences: List[str] = []
         start, uncertain = 0, False
-        for match in _CANDIDATE_RE.finditer(text):
-            if self._is_certain_break(text, match):
-                stretch = text[start:match.end()]
+        for begin, end in _candidates(text):
+            if self._is_certain_break(text, begin, end):
+                stretch = text[start:end]
                 sentences.extend(self._punkt_split(stretch) if uncertain else (stretch, ))
-                start, uncertain = match.end() + 1, False
+                start, uncertain = end + 1, False
             else:
                 uncertain = True
         stretch = text[start:]

@@ -250,3 +250,36 @@ def test_annotate_many_equals_annotate(openi_records, splitter):
             chunk = sentences[start:start + 9] * 2  # the second half repeats the first
             assert annotator.annotate_many(chunk) == expected[start:start + 9] * 2
         assert len(annotator._cache) <= cache_size
+
+
+def _plain_sentence_cover(detector, keys):
+    """sentence_cover() as first written: _block_changes, then _covered with sentence ids."""
+    if detector._scope_firsts.isdisjoint(keys):
+        return None, 0
+    cues = detector._table.scan(keys)
+    look_ahead = 0
+    if detector.change_words_block:
+        look_ahead = max((end + 2 - len(keys) for _, end, kind in cues
+                          if kind in ('pre', 'both')), default=0)
+    covered = detector._covered(detector._block_changes(cues, keys), keys, [0] * len(keys))
+    return covered, max(look_ahead, 0)
+
+
+def test_sentence_cover_equals_the_plain_scope_loops(openi_records):
+    """The bisected, slice-assigned scopes equal the word-by-word loops, at any scope limit,
+    on every OpenI sentence and on shuffled cue-heavy word sequences."""
+    from medvlp.text.words import normalise_words
+    sequences = [normalise_words(split_words(sentence)) for record in openi_records.values()
+                 for sentence in record['sentences']]
+    rng = random.Random(5)
+    vocabulary = ['no', 'not', 'seen', 'is', 'absent', 'resolved', 'effusion', 'but', '.',
+                  ';', 'there', 'significant', 'increase', 'change', 'possible', 'may', 'be',
+                  'excluded', 'cannot', 'likely', 'pneumonia', 'rule', 'out', 'negative']
+    shuffled = [[rng.choice(vocabulary) for _ in range(rng.randint(0, 40))]
+                for _ in range(3000)]
+    for cls in (NegationDetector, UncertaintyDetector):
+        for scope, post in ((20, 8), (0, 0), (1, 1), (3, 30), (40, 2)):
+            detector = cls(max_scope=scope, max_post_scope=post)
+            for keys in (sequences if (scope, post) in ((20, 8), (3, 30)) else []) + shuffled:
+                assert detector.sentence_cover(keys) == _plain_sentence_cover(detector, keys), \
+                    keys

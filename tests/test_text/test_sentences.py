@@ -139,3 +139,72 @@ def test_train_punkt_tool_errors(tmp_path, capsys):
     empty.write_text('{"findings": null}\n')
     assert tool.main([str(empty), '--out', str(tmp_path / 'm.json')]) == 1
     assert 'no report text' in capsys.readouterr().err
+
+
+def _plain_split_uncached(splitter, text):
+    """SentenceSplitter._split_uncached as first written: every hint searched again in every
+    list item, every candidate found with the regex."""
+    from medvlp.text import sentences as module
+    pieces_out = []
+    paragraphs = module._PARAGRAPH_RE.split(text) if '\n' in text else (text, )
+    for paragraph in paragraphs:
+        items = module._LINE_MARKER_RE.split(paragraph) if module._MARKER_HINT_RE.search(
+            paragraph) else (paragraph, )
+        for item in items:
+            item = module._WHITESPACE_RE.sub(' ', item).strip()
+            if not item:
+                continue
+            if module._GLUED_HINT_RE.search(item):
+                item = module._GLUED_RE.sub(r'\1 ', item)
+            pieces = module._INLINE_MARKER_RE.split(item) if module._MARKER_HINT_RE.search(
+                item) else (item, )
+            for piece in pieces:
+                piece = piece.strip()
+                if not piece:
+                    continue
+                start, uncertain = 0, False
+                for match in module._CANDIDATE_RE.finditer(piece):
+                    if splitter._is_certain_break(piece, *match.span()):
+                        stretch = piece[start:match.end()]
+                        pieces_out.extend(splitter._punkt_split(stretch) if uncertain
+                                          else (stretch, ))
+                        start, uncertain = match.end() + 1, False
+                    else:
+                        uncertain = True
+                if piece[start:]:
+                    pieces_out.extend(splitter._punkt_split(piece[start:]) if uncertain
+                                      else (piece[start:], ))
+    return [s for s in pieces_out if module._ALNUM_RE.search(s)
+            and not module._MARKER_ONLY_RE.fullmatch(s)]
+
+
+def _odd_texts(count, seed):
+    import random
+    rng = random.Random(seed)
+    parts = ['No effusion', '.', '. ', '?', '!', '..', '."', ".'", '.)', '.]', ' ', '  ', '\n',
+             '\n\n', '\t', '1. ', '2) ', '(3) ', '12.', 'Dr', 'approx', ' 1.5 ', 'q.d', 'The',
+             'lungs', 'effusion.No', '___', '(', ')', '"', 'e.g', 'i.e. the', 'St', 'vs']
+    return [''.join(rng.choice(parts) for _ in range(rng.randint(1, 25)))
+            for _ in range(count)]
+
+
+def test_candidates_equal_the_regex(openi_reports):
+    """The str.find candidates equal _CANDIDATE_RE's matches, also on punctuation soup."""
+    from medvlp.text.sentences import _CANDIDATE_RE, _candidates
+    texts = [value for report in openi_reports for value in report.values()
+             if isinstance(value, str) and value] + _odd_texts(20000, seed=1)
+    fast = 0
+    for text in texts:
+        assert _candidates(text) == [m.span() for m in _CANDIDATE_RE.finditer(text)], text
+        fast += '?' not in text and '. ' in text
+    assert fast > 5000
+
+
+def test_split_equals_the_plain_loops(punkt_tab_dir, openi_reports):
+    """The marker hint searched once per paragraph and the fast candidates give what the
+    plain loops give, on every OpenI section and on marker / whitespace / period soup."""
+    splitter = SentenceSplitter(punkt_file=str(punkt_tab_dir))
+    texts = [clean_report_text(value) for report in openi_reports for value in report.values()
+             if isinstance(value, str) and value.strip()] + _odd_texts(5000, seed=2)
+    for text in texts:
+        assert splitter._split_uncached(text) == _plain_split_uncached(splitter, text), text
