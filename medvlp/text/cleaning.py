@@ -97,11 +97,16 @@ def clean_report_text(text: Any) -> str:
         text = _repair_unicode(text)
     if '\r' in text:
         text = text.replace('\r\n', '\n').replace('\r', '\n')
-    if not _is_printable_ascii(text):
+    printable = _is_printable_ascii(text)
+    if not printable:
         text = _CONTROL_RE.sub('', text)
     if 'XXX' in text or '__' in text:  # cheap guard: the placeholder regex is slow
         text = _DEID_RUN_RE.sub(DEID_TOKEN, _DEID_RE.sub(DEID_TOKEN, text))
-    if not has_only_single_spaces(text, allow_newlines=True):
+    # Printable ASCII with newlines and no tab stays so (placeholders are printable ASCII):
+    # has_only_single_spaces(text, allow_newlines=True) then only looks for double spaces.
+    single_spaced = '  ' not in text if printable and '\t' not in text else \
+        has_only_single_spaces(text, allow_newlines=True)
+    if not single_spaced:
         text = _SPACES_RE.sub(' ', text)
     if '\n' in text:
         # spaces and newlines are now the only whitespace: without a space next to a

@@ -28,7 +28,7 @@ from .cleaning import clean_report_text
 from .errors import EmptyReportError
 from .mesh import MeshMatcher
 from .negation import NegationDetector
-from .sections import extract_sections, select_sections, tidy_section_text
+from .sections import section_dict, select_sections, tidy_section_text
 from .sentences import SentenceSplitter
 from .uncertainty import UncertaintyDetector
 from .words import normalise_words, split_words, word_spans
@@ -101,9 +101,9 @@ class ReportProcessor:
         cleaned = clean_report_text(text)
         if source == 'note':
             return self._build_record({}, [tidy_section_text(cleaned)], fallback=False)
-        sections = extract_sections(cleaned)
+        sections = section_dict(cleaned)  # extract_sections' items, as a fresh dict
         chosen, fallback = select_sections(sections, self.sections)
-        return self._build_record(dict(sections), chosen, fallback)
+        return self._build_record(sections, chosen, fallback)
 
     def process_sections(self, sections: Mapping[str, Any]) -> dict:
         """Process a report whose sections are already separate (IU/OpenI JSONL, CSV columns).

@@ -81,6 +81,29 @@ def _header_before(text: str, colon: int) -> Optional[int]:
     return None
 
 
+#: ``_header_in(segment)`` of the segments seen (a segment is the text from a line start up
+#: to a colon; a report's headers repeat from report to report). Emptied when full.
+_HEADER_MEMO: Dict[str, Optional[Tuple[int, str]]] = {}
+_HEADER_MEMO_SIZE = 4096
+
+
+def _header_in(segment: str) -> Optional[Tuple[int, str]]:
+    """Where the header that ends ``segment`` starts in it and its canonical name, or None.
+
+    ``segment`` is the text between a line start and a colon: :func:`_header_before` and
+    :func:`canonical_section_name` look at nothing else, so the answer is kept per segment.
+    """
+    found = _HEADER_MEMO.get(segment)
+    if found is None and segment not in _HEADER_MEMO:
+        start = _header_before(segment, len(segment))
+        if start is not None:
+            found = (start, canonical_section_name(segment[start:]))
+        if len(_HEADER_MEMO) >= _HEADER_MEMO_SIZE:
+            _HEADER_MEMO.clear()
+        _HEADER_MEMO[segment] = found
+    return found
+
+
 def _header_spans(text: str) -> List[Tuple[int, int, str]]:
     """Return ``(start, end, canonical name)`` of every header, in order.
 
@@ -89,9 +112,12 @@ def _header_spans(text: str) -> List[Tuple[int, int, str]]:
     spans: List[Tuple[int, int, str]] = []
     colon = text.find(':')
     while colon >= 0:
-        start = _header_before(text, colon)
-        if start is not None and (not spans or start >= spans[-1][1]):
-            spans.append((start, colon + 1, canonical_section_name(text[start:colon])))
+        line_start = text.rfind('\n', 0, colon) + 1
+        found = _header_in(text[line_start:colon])
+        if found is not None:
+            start = line_start + found[0]
+            if not spans or start >= spans[-1][1]:
+                spans.append((start, colon + 1, found[1]))
         colon = text.find(':', colon + 1)
     return spans
 
@@ -128,20 +154,27 @@ def extract_sections(text: str) -> Dict[str, str]:
         blank line. A section repeated in the report is joined into one entry. Sections that are
         missing or empty are absent.
     """
+    return OrderedDict(section_dict(text))
+
+
+def section_dict(text: str) -> Dict[str, str]:
+    """:func:`extract_sections` as a plain ``dict`` (the same items in the same order)."""
     if 'final report' in text.lower():
         text = _BANNER_RE.sub('', text)
-    sections: Dict[str, List[str]] = {}  # insertion-ordered
     spans = _header_spans(text)
-    preamble_end = spans[0][0] if spans else len(text)
-    pieces = [(PREAMBLE, text[:preamble_end])]
+    if not spans:
+        body = tidy_section_text(text)
+        return {PREAMBLE: body} if body else {}
+    sections: Dict[str, str] = {}  # insertion-ordered
+    body = tidy_section_text(text[:spans[0][0]])
+    if body:
+        sections[PREAMBLE] = body
     for index, (_, end, name) in enumerate(spans):
         stop = spans[index + 1][0] if index + 1 < len(spans) else len(text)
-        pieces.append((name, text[end:stop]))
-    for name, raw in pieces:
-        body = tidy_section_text(raw)
-        if body:
-            sections.setdefault(name, []).append(body)
-    return OrderedDict((name, '\n\n'.join(parts)) for name, parts in sections.items())
+        body = tidy_section_text(text[end:stop])
+        if body:  # a section repeated in the report is joined into one entry
+            sections[name] = sections[name] + '\n\n' + body if name in sections else body
+    return sections
 
 
 def select_sections(sections: Mapping[str, str],

@@ -283,3 +283,34 @@ def test_sentence_cover_equals_the_plain_scope_loops(openi_records):
             for keys in (sequences if (scope, post) in ((20, 8), (3, 30)) else []) + shuffled:
                 assert detector.sentence_cover(keys) == _plain_sentence_cover(detector, keys), \
                     keys
+
+
+def _plain_clean(text):
+    """clean_report_text with every substitution applied (no substring or printable guard)."""
+    from medvlp.text import cleaning
+    if not text.isascii():
+        text = cleaning._repair_unicode(text)
+    text = cleaning._CONTROL_RE.sub('', text.replace('\r\n', '\n').replace('\r', '\n'))
+    text = cleaning._DEID_RUN_RE.sub('___', cleaning._DEID_RE.sub('___', text))
+    text = '\n'.join(line.strip() for line in cleaning._SPACES_RE.sub(' ', text).split('\n'))
+    text = cleaning._BLANK_LINES_RE.sub('\n\n', text).strip()
+    if not text:
+        raise EmptyReportError('empty')
+    return text
+
+
+def test_clean_equals_the_plain_substitutions(openi_reports):
+    """The guards of clean_report_text (printable ASCII without tabs: only double spaces
+    looked for) never change its output, on OpenI text and whitespace / control soup."""
+    texts = [value for report in openi_reports for value in report.values()
+             if isinstance(value, str)]
+    texts += _random_strings('aX_ \t\n\r\x00\x0b\x1c\x7f.\u00a0', 6000, seed=11)
+    texts += _random_strings('XXXX ___/\n\t a', 5000, seed=12)
+    for text in texts:
+        try:
+            expected = _plain_clean(text)
+        except EmptyReportError:
+            with pytest.raises(EmptyReportError):
+                clean_report_text(text)
+            continue
+        assert clean_report_text(text) == expected, repr(text)

@@ -118,3 +118,62 @@ def test_openi_sections_round_trip(openi_reports):
         assert dict(extract_sections(clean_report_text(text))) == expected, report['uid']
         checked += 1
     assert checked > 3800
+
+
+def _plain_extract_sections(text):
+    """extract_sections as first written: every colon's header found from the text, the
+    pieces collected in lists and joined."""
+    from collections import OrderedDict
+
+    from medvlp.text import sections as module
+    if 'final report' in text.lower():
+        text = module._BANNER_RE.sub('', text)
+    spans = []
+    colon = text.find(':')
+    while colon >= 0:
+        start = module._header_before(text, colon)
+        if start is not None and (not spans or start >= spans[-1][1]):
+            spans.append((start, colon + 1, canonical_section_name(text[start:colon])))
+        colon = text.find(':', colon + 1)
+    pieces = [(module.PREAMBLE, text[:spans[0][0] if spans else len(text)])]
+    for index, (_, end, name) in enumerate(spans):
+        stop = spans[index + 1][0] if index + 1 < len(spans) else len(text)
+        pieces.append((name, text[end:stop]))
+    collected = {}
+    for name, raw in pieces:
+        body = tidy_section_text(raw)
+        if body:
+            collected.setdefault(name, []).append(body)
+    return OrderedDict((name, '\n\n'.join(parts)) for name, parts in collected.items())
+
+
+def test_sections_equal_the_plain_extraction(openi_reports, monkeypatch):
+    """The per-segment header memo and the plain-dict assembly give the plain extraction's
+    sections, in order, with the memo kept and emptied again and again."""
+    import random
+
+    from medvlp.text import sections as module
+    from mimic_layout import mimic_report_text
+    names = ('comparison', 'indication', 'findings', 'impression')
+    texts = ['\n'.join(f'{name.upper()}: {report[name]}' for name in names if report[name])
+             for report in openi_reports]
+    texts += [mimic_report_text(report, kind) for report in openi_reports[:200]
+              if report['findings'] and report['impression'] and report['indication']
+              for kind in ('full', 'impression-only', 'no-sections')]
+    rng = random.Random(7)
+    parts = ['FINDINGS:', 'Findings:', 'IMPRESSION:', 'impression:', 'WET READ:', 'PREAMBLE:',
+             'FINAL REPORT', 'No effusion. ', 'at 10:30', 'Clear.', '\n', '\n\n', ' ', ':',
+             'History: cough.', 'x. Impression: y', 'CHEST, TWO VIEWS:']
+    texts += [''.join(rng.choice(parts) for _ in range(rng.randint(1, 12)))
+              for _ in range(3000)]
+    for memo_size in (4096, 2):
+        monkeypatch.setattr(module, '_HEADER_MEMO_SIZE', memo_size)
+        module._HEADER_MEMO.clear()
+        for _ in range(2):  # the second time from the memo
+            for text in texts:
+                expected = _plain_extract_sections(text)
+                found = extract_sections(text)
+                assert list(found.items()) == list(expected.items()), repr(text)
+                assert type(found) is type(expected)
+                assert list(module.section_dict(text).items()) == list(expected.items())
+        assert len(module._HEADER_MEMO) <= memo_size
