@@ -9,7 +9,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 
 from medvlp.registry import MODELS
 from demo_pretrain import DEMO_BACKBONE_ARCH, DEMO_IMG_SIZE
@@ -53,7 +53,9 @@ def demo_sized(cfg, checkpoint=None):
 
 @pytest.fixture(autouse=True)
 def medvlp_scope():
-    init_default_scope('medvlp')
+    # scoped to each test: a global default scope would leak into later test modules
+    with DefaultScope.overwrite_default_scope('medvlp'):
+        yield
 
 
 @pytest.mark.parametrize('task, fraction', sorted(MRM_TABLE))
