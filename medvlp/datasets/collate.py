@@ -26,15 +26,19 @@ Block = Tuple[torch.Tensor, Tuple[torch.Tensor, ...]]
 def common_tensor_fields(samples: Sequence[BaseDataElement]) -> List[str]:
     """The data fields that every sample holds as a tensor of one shape, dtype and device,
     in the first sample's order."""
-    first = samples[0]
+    states = [vars(sample) for sample in samples]  # the fields' values, by name
     keys = []
-    for key in first.keys():
-        value = first.get(key)
+    for key in samples[0].keys():
+        value = states[0][key]
         if not isinstance(value, torch.Tensor):
             continue
-        if all(isinstance(other, torch.Tensor) and other.shape == value.shape and
-               other.dtype == value.dtype and other.device == value.device
-               for other in (sample.get(key, None) for sample in samples[1:])):
+        spec = (value.shape, value.dtype, value.device)
+        for state in states[1:]:
+            other = state.get(key)
+            if not isinstance(other, torch.Tensor) or \
+                    (other.shape, other.dtype, other.device) != spec:
+                break
+        else:
             keys.append(key)
     return keys
 
@@ -88,10 +92,10 @@ class DataSampleBatch(list):
         for key in common_tensor_fields(self):
             kept = self._blocks.get(key)
             if kept is not None and len(kept[1]) == len(self) and all(
-                    sample.get(key) is row for sample, row in zip(self, kept[1])):
+                    vars(sample).get(key) is row for sample, row in zip(self, kept[1])):
                 blocks[key] = kept[0]
             else:
-                blocks[key] = torch.stack([sample.get(key) for sample in self])
+                blocks[key] = torch.stack([vars(sample)[key] for sample in self])
         return blocks
 
     @classmethod
