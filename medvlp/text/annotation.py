@@ -31,16 +31,21 @@ from .words import normalise_words, split_words
 #: A match inside a sentence: (term, mesh_id, start_word, end_word, negated, uncertain),
 #: word indices relative to the sentence.
 LocalMatch = Tuple[str, str, int, int, bool, bool]
+#: Fields of a :data:`LocalMatch`; :attr:`SentenceAnnotation.matches` holds them flat.
+MATCH_FIELDS = 6
 
 
 class SentenceAnnotation(NamedTuple):
     """The words and MeSH matches of one sentence on its own.
 
+    Few objects per cached sentence (the cache holds tens of thousands): the matches are one
+    flat tuple, and the keys of the first words, which only a change-word rule of the
+    previous sentence reads (rarely), are not kept (:meth:`SentenceAnnotator.head`).
+
     Attributes:
         words (Tuple[str, ...]): :func:`~medvlp.text.words.split_words` of the sentence.
-        matches (Tuple[LocalMatch, ...]): MeSH matches with their flags, sentence-relative.
-        head (Tuple[str, ...]): Matching keys of the first two words (what a change-word
-            rule of the previous sentence may read).
+        matches (Tuple): The MeSH matches with their flags, sentence-relative: the fields of
+            every :data:`LocalMatch` one after the other (:data:`MATCH_FIELDS` per match).
         open_end (bool): Whether the last word may continue into a phrase of the next
             sentence (it is an inner word of a phrase).
         look_ahead (int): How many keys after the sentence a cue detector's change-word
@@ -48,10 +53,14 @@ class SentenceAnnotation(NamedTuple):
     """
 
     words: Tuple[str, ...]
-    matches: Tuple[LocalMatch, ...]
-    head: Tuple[str, ...]
+    matches: Tuple[Any, ...]
     open_end: bool
     look_ahead: int
+
+    def local_matches(self) -> List[LocalMatch]:
+        """The matches as :data:`LocalMatch` tuples."""
+        fields = iter(self.matches)
+        return list(zip(*([fields] * MATCH_FIELDS)))
 
 
 def supports_sentence_annotation(matcher: Any, detectors: Sequence[Any]) -> bool:
@@ -118,17 +127,24 @@ class SentenceAnnotator:
         open_end = bool(keys) and keys[-1] in self.inner_words
         found = self.matcher.phrase_table.scan(keys)
         if not found:  # no match: the cue detectors have nothing to flag
-            return SentenceAnnotation(words, (), tuple(keys[:2]), open_end, 0)
+            return SentenceAnnotation(words, (), open_end, 0)
         negation, uncertainty = self.detectors
         negated, negation_reach = negation.sentence_cover(keys)
         uncertain, uncertainty_reach = uncertainty.sentence_cover(keys)
         # a scope covers a match when it covers its first or its last word (span_flags)
-        matches = tuple((entry.heading, entry.mesh_id, start, end,
-                         negated is not None and (negated[start] or negated[end - 1]),
-                         uncertain is not None and (uncertain[start] or uncertain[end - 1]))
-                        for start, end, entry in found)
-        return SentenceAnnotation(words, matches, tuple(keys[:2]), open_end,
+        matches: List[Any] = []
+        for start, end, entry in found:
+            matches += (entry.heading, entry.mesh_id, start, end,
+                        negated is not None and (negated[start] or negated[end - 1]),
+                        uncertain is not None and (uncertain[start] or uncertain[end - 1]))
+        return SentenceAnnotation(words, tuple(matches), open_end,
                                   max(negation_reach, uncertainty_reach))
+
+    @staticmethod
+    def head(annotation: SentenceAnnotation) -> List[str]:
+        """Matching keys of the first two words (what a change-word rule of the previous
+        sentence may read)."""
+        return normalise_words(annotation.words[:2])
 
     def _joinable(self, annotations: Sequence[SentenceAnnotation]) -> bool:
         """Whether joining the sentences gives the whole-report annotation."""
@@ -144,7 +160,7 @@ class SentenceAnnotator:
             return False
         if annotation.look_ahead:
             following = list(chain.from_iterable(
-                next_one.head for next_one in annotations[index + 1:index + 3]))
+                self.head(next_one) for next_one in annotations[index + 1:index + 3]))
             following = following[:annotation.look_ahead]
             if any(detector.blocks_look_ahead(following) for detector in self.detectors):
                 return False
@@ -173,8 +189,10 @@ class SentenceAnnotator:
                 return None
             if annotation.matches:
                 offset = len(words)
+                fields = iter(annotation.matches)  # MATCH_FIELDS at a time
                 # the dict of mesh.match_record, written out: one call less per match
-                for term, mesh_id, start, end, negated, uncertain in annotation.matches:
+                for term, mesh_id, start, end, negated, uncertain in zip(
+                        fields, fields, fields, fields, fields, fields):
                     mesh.append({'term': term, 'mesh_id': mesh_id, 'start_word': start + offset,
                                  'end_word': end + offset, 'negated': negated,
                                  'uncertain': uncertain})

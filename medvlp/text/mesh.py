@@ -110,6 +110,9 @@ class PhraseTable:
     def __init__(self, table: Dict[Tuple[str, ...], Any]):
         self.table = dict(table)
         self.singles = frozenset(key[0] for key in self.table if len(key) == 1)
+        #: The value of every one-word phrase, by its word.
+        self._single_values = {key[0]: value for key, value in self.table.items()
+                               if len(key) == 1}
         lengths: Dict[Tuple[str, str], set] = {}
         for key in self.table:
             if len(key) > 1:
@@ -125,27 +128,31 @@ class PhraseTable:
 
     def scan(self, keys: Sequence[str]) -> List[Tuple[int, int, Any]]:
         """``(start, end, value)`` of the non-overlapping longest phrases, in order."""
-        table, pair_lengths, singles = self.table, self.pair_lengths, self.singles
-        multi_firsts = self.multi_firsts
+        table, pair_lengths = self.table, self.pair_lengths
+        multi_firsts, single_values = self.multi_firsts, self._single_values
         found: List[Tuple[int, int, Any]] = []
         n, resume = len(keys), 0
         # only the few words that start a phrase are looked at in Python
         for i in compress(range(n), map(self.firsts.__contains__, keys)):
             if i < resume:
                 continue
-            end = 0
-            if i + 1 < n and keys[i] in multi_firsts:
-                for length in pair_lengths.get((keys[i], keys[i + 1]), ()):
-                    if i + length <= n:
-                        value = table.get(tuple(keys[i:i + length]))
+            key = keys[i]
+            if i + 1 < n and key in multi_firsts:
+                pair = (key, keys[i + 1])
+                for length in pair_lengths.get(pair, ()):  # longest first
+                    end = i + length
+                    if end <= n:
+                        value = table.get(pair if length == 2 else tuple(keys[i:end]))
                         if value is not None:
-                            end = i + length
+                            found.append((i, end, value))
+                            resume = end
                             break
-            if not end and keys[i] in singles:
-                value, end = table[(keys[i], )], i + 1
-            if end:
-                found.append((i, end, value))
-                resume = end
+                if resume > i:
+                    continue
+            value = single_values.get(key)  # values are never None
+            if value is not None:
+                found.append((i, i + 1, value))
+                resume = i + 1
         return found
 
 

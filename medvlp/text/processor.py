@@ -145,7 +145,9 @@ class ReportProcessor:
         return records
 
     def _build_record(self, sections: Dict[str, str], chosen: List[str], fallback: bool) -> dict:
-        sentences = [sentence for text in chosen for sentence in self.splitter.split(text)]
+        split = self.splitter.split
+        sentences = list(split(chosen[0])) if len(chosen) == 1 else [
+            sentence for text in chosen for sentence in split(text)]
         sentences, words, sentence_ids, mesh, truncated = self.annotate_sentences(sentences)
         if not words:
             raise EmptyReportError('report has no words after cleaning and sentence splitting')

@@ -33,7 +33,7 @@ Sentences without a letter or digit (a stray ``.``) are dropped.
 """
 import logging
 import re
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Tuple
 
 from .cleaning import has_only_single_spaces
 from .punkt_model import (apply_radiology_lists, collocation_starts, find_punkt_tab,
@@ -69,7 +69,8 @@ def _candidates(text: str) -> List[Tuple[int, int]]:
     and no period before a closing quote or bracket; every candidate is then a period
     before a space, found with :meth:`str.find` (the regex is used otherwise).
     """
-    if '?' in text or '!' in text or any(tail in text for tail in _CANDIDATE_TAILS):
+    if ('?' in text or '!' in text or '..' in text or '."' in text or ".'" in text
+            or '.)' in text or '.]' in text):  # _CANDIDATE_TAILS, written out
         return [match.span() for match in _CANDIDATE_RE.finditer(text)]
     spans = []
     position = text.find('. ')
@@ -87,8 +88,8 @@ class SentenceSplitter:
             ``punkt_tab`` directory. Defaults to NLTK's ``punkt_tab`` model, or the radiology
             fallback when none is installed.
         language (str): ``punkt_tab`` model to look for. Defaults to ``'english'``.
-        cache_size (int): Number of results kept for repeated texts and uncertain Punkt
-            stretches. Defaults to 65536.
+        cache_size (int): Number of results kept for repeated texts, and as many for
+            uncertain Punkt stretches. Defaults to 65536.
 
     Attributes:
         model_source (str): Which model is used, e.g. ``'punkt_tab:/.../english'``.
@@ -126,9 +127,10 @@ class SentenceSplitter:
         self._abbreviations = frozenset(params.abbrev_types)
         self._collocations = frozenset(params.collocations)
         self._collocation_starts = frozenset(collocation_starts(params.collocations))
-        #: Punkt's sentences of an uncertain stretch (key: the stretch) and split()'s result
-        #: for a whole text (key: ``(text, )``).
-        self._cache: Dict[Union[str, Tuple[str]], Tuple[str, ...]] = {}
+        #: split()'s result per text, and Punkt's sentences per uncertain stretch (two
+        #: dicts keyed by the text itself: no key tuple to build per look-up).
+        self._cache: Dict[str, Tuple[str, ...]] = {}
+        self._stretches: Dict[str, Tuple[str, ...]] = {}
         self._decisions: Dict[str, Optional[bool]] = {}
         self._cache_size = cache_size
 
@@ -144,11 +146,10 @@ class SentenceSplitter:
         Returns:
             List[str]: Sentences with single spaces, list markers removed, in order.
         """
-        key = (text, )  # texts and Punkt stretches share the cache: keyed apart
-        cached = self._cache.get(key)
+        cached = self._cache.get(text)
         if cached is None:
             cached = tuple(self._split_uncached(text))
-            self._remember(key, cached)
+            self._remember(self._cache, text, cached)
         return list(cached)
 
     def _split_uncached(self, text: str) -> List[str]:
@@ -235,14 +236,15 @@ class SentenceSplitter:
 
     def _punkt_split(self, text: str) -> Tuple[str, ...]:
         """Run Punkt on a stretch with uncertain boundaries, with a cache."""
-        cached = self._cache.get(text)
+        cached = self._stretches.get(text)
         if cached is None:
             cached = tuple(self._punkt.tokenize(text))
-            self._remember(text, cached)
+            self._remember(self._stretches, text, cached)
         return cached
 
-    def _remember(self, key: Union[str, Tuple[str]], sentences: Tuple[str, ...]) -> None:
-        """Cache ``sentences`` under ``key``, emptying the cache first when it is full."""
-        if len(self._cache) >= self._cache_size:
-            self._cache.clear()
-        self._cache[key] = sentences
+    def _remember(self, cache: Dict[str, Tuple[str, ...]], key: str,
+                  sentences: Tuple[str, ...]) -> None:
+        """Put ``sentences`` into ``cache`` under ``key``; a full cache is emptied first."""
+        if len(cache) >= self._cache_size:
+            cache.clear()
+        cache[key] = sentences

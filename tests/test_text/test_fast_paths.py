@@ -314,3 +314,43 @@ def test_clean_equals_the_plain_substitutions(openi_reports):
                 clean_report_text(text)
             continue
         assert clean_report_text(text) == expected, repr(text)
+
+
+@pytest.mark.parametrize('table_of', ['mesh', 'negation', 'uncertainty', 'nested'])
+def test_phrase_table_scan_on_shuffled_phrase_words(table_of):
+    """The scan (pair probe, one-word values by word) equals the plain scan on sequences
+    of phrase words, where phrases start, nest and overlap everywhere."""
+    table = {'mesh': lambda: MeshMatcher().vocabulary.form_table,
+             'negation': lambda: NegationDetector()._phrases,
+             'uncertainty': lambda: UncertaintyDetector()._phrases,
+             'nested': lambda: {('a', ): 1, ('a', 'b'): 2, ('a', 'b', 'c', 'd'): 4,
+                                ('b', 'c'): 5, ('c', ): 6, ('b', 'c', 'd', 'a', 'b'): 7,
+                                ('d', 'a'): 8}}[table_of]()
+    words = sorted({word for key in table for word in key}) + ['.', 'x']
+    rng = random.Random(len(table))
+    index = PhraseTable(table)
+    for _ in range(4000):
+        keys = [rng.choice(words) for _ in range(rng.randint(0, 14))]
+        assert index.scan(keys) == plain_longest_matches(keys, table), keys
+        assert index.scan(tuple(keys)) == plain_longest_matches(keys, table), keys
+
+
+def test_flat_sentence_matches_equal_whole_sequence_annotation(openi_records, splitter):
+    """A sentence's flat match fields, read back as LocalMatch tuples, are the match records
+    of annotating its words as a whole sequence; head() gives the keys of its first words."""
+    from medvlp.text.annotation import MATCH_FIELDS
+    cached = ReportProcessor(splitter=splitter)._annotator
+    plain = ReportProcessor(splitter=splitter, sentence_cache_size=0)
+    sentences = {sentence for record in list(openi_records.values())[:800]
+                 for sentence in record['sentences']}
+    with_matches = 0
+    for sentence in sorted(sentences):
+        annotation = cached._compute(sentence)
+        assert len(annotation.matches) % MATCH_FIELDS == 0
+        words = list(annotation.words)
+        expected = [tuple(match.values()) for match in
+                    plain._annotate_words(words, [0] * len(words))]
+        assert annotation.local_matches() == expected, sentence
+        assert cached.head(annotation) == [normalise_word(word) for word in words[:2]]
+        with_matches += bool(expected)
+    assert with_matches > 500
