@@ -23,6 +23,29 @@ def test_benchmark_prints_reports_per_second(openi_path):
     assert len(re.findall(r'^repeat \d, the same reports again: 60 reports', proc.stdout,
                           re.M)) == 2
     assert 'MeSH match + negation' in proc.stdout
+    assert re.search(r'^  rest of steady state 1 \(records, GC, \.\.\.\) +-?\d+\.\d$',
+                     proc.stdout, re.M)
+    assert re.search(r'^    of which garbage collection +\d+\.\d$', proc.stdout, re.M)
+    assert len(re.findall(r'garbage collection \d+\.\d us per report\)$', proc.stdout,
+                          re.M)) == 6  # cold, 3 steady-state runs, 2 repeats
+
+
+def test_gc_timer_times_collections_only_while_active():
+    import gc
+
+    from .helpers import load_tool
+    tool = load_tool('analysis_tools/benchmark_text_pipeline.py')
+    callbacks = list(gc.callbacks)
+    with tool.GcTimer() as timer:
+        garbage = [[] for _ in range(200000)]
+        for item in garbage:
+            item.append(item)  # cycles: only the collector frees them
+        del garbage, item
+        gc.collect()
+    assert timer.seconds > 0 and gc.callbacks == callbacks
+    spent = timer.seconds
+    gc.collect()
+    assert timer.seconds == spent
 
 
 def test_benchmark_needs_two_reports(openi_path):
