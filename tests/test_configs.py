@@ -68,10 +68,28 @@ def preprocessor_config(cfg: Config) -> dict:
     return pre
 
 
-@pytest.mark.parametrize('path', MIMIC_PRETRAINING, ids=str)
-def test_one_channel_loader_gives_the_model_the_three_channel_inputs(path):
-    """On real demo X-rays, each MIMIC config's one-channel training pipeline and data
-    preprocessor give the model exactly what the pipeline with a 3-channel crop gives."""
+def three_channel(pipeline: list) -> list:
+    """``pipeline`` with 3-channel images: a 3-channel load, or a 3-channel crop."""
+    out = []
+    for t in pipeline:
+        if t['type'] == 'CXRRandomResizedCrop' or (
+                t['type'] == 'LoadCXRImage' and
+                not any(c['type'] == 'CXRRandomResizedCrop' for c in pipeline)):
+            t = dict(t, channels=3)
+        out.append(t)
+    return out
+
+
+# MRM's config is pre-training only (no validation loader)
+LOADERS = [(path, split) for path in MIMIC_PRETRAINING for split in ('train', 'val')
+           if split == 'train' or Config.fromfile(str(REPO_ROOT / path)).get('val_dataloader')]
+
+
+@pytest.mark.parametrize('path, split', LOADERS, ids=lambda v: str(v))
+def test_one_channel_loader_gives_the_model_the_three_channel_inputs(path, split):
+    """On real demo X-rays, each MIMIC config's one-channel training and evaluation
+    pipelines and its data preprocessor give the model exactly what the same pipelines
+    with 3-channel images give."""
     import random
 
     import numpy as np
@@ -81,8 +99,9 @@ def test_one_channel_loader_gives_the_model_the_three_channel_inputs(path):
     from medvlp.registry import DATASETS, MODELS
     register_all_modules(init_default_scope=False)
     cfg = Config.fromfile(str(REPO_ROOT / path))
-    one = cfg.train_dataloader.dataset.pipeline
-    three = [dict(t, channels=3) if t['type'] == 'CXRRandomResizedCrop' else t for t in one]
+    one = cfg.get(f'{split}_dataloader').dataset.pipeline
+    assert one[0]['type'] == 'LoadCXRImage' and one[0].get('channels') == 1
+    three = three_channel(one)
     batches = []
     with DefaultScope.overwrite_default_scope('medvlp'):
         preprocessor = MODELS.build(preprocessor_config(cfg))

@@ -21,7 +21,7 @@ train_pipeline = [
     dict(type='PackImageReportInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadCXRImage'),
+    dict(type='LoadCXRImage', channels=1),  # one channel, as in training
     dict(type='mmpretrain.ResizeEdge', scale=img_size, edge='short', backend='pillow',
          interpolation='bicubic'),
     dict(type='mmpretrain.CenterCrop', crop_size=img_size),

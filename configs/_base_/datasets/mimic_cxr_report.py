@@ -18,8 +18,10 @@ train_pipeline = [
     dict(type='TokenizeReport', max_length=max_length),
     dict(type='PackImageReportInputs'),
 ]
+# evaluation: the same one grey channel (Pillow resizes each band alike, so the model gets
+# the values of a 3-channel load)
 test_pipeline = [
-    dict(type='LoadCXRImage'),
+    dict(type='LoadCXRImage', channels=1),
     dict(type='mmpretrain.ResizeEdge', scale=img_size, edge='short', backend='pillow',
          interpolation='bicubic'),
     dict(type='mmpretrain.CenterCrop', crop_size=img_size),
