@@ -166,9 +166,10 @@ def section_dict(text: str) -> Dict[str, str]:
         body = tidy_section_text(text)
         return {PREAMBLE: body} if body else {}
     sections: Dict[str, str] = {}  # insertion-ordered
-    body = tidy_section_text(text[:spans[0][0]])
-    if body:
-        sections[PREAMBLE] = body
+    if spans[0][0]:  # else no preamble (the tidy text of '' is '')
+        body = tidy_section_text(text[:spans[0][0]])
+        if body:
+            sections[PREAMBLE] = body
     for index, (_, end, name) in enumerate(spans):
         stop = spans[index + 1][0] if index + 1 < len(spans) else len(text)
         body = tidy_section_text(text[end:stop])
