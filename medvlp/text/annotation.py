@@ -24,28 +24,28 @@ processor then annotates the whole report as before.
 from itertools import chain
 from typing import Any, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
-from .mesh import MeshMatcher
+from .mesh import MeshMatcher, match_record
 from .negation import ScopeCueDetector
 from .words import normalise_words, split_words
 
 #: A match inside a sentence: (term, mesh_id, start_word, end_word, negated, uncertain),
 #: word indices relative to the sentence.
 LocalMatch = Tuple[str, str, int, int, bool, bool]
-#: Fields of a :data:`LocalMatch`; :attr:`SentenceAnnotation.matches` holds them flat.
-MATCH_FIELDS = 6
 
 
 class SentenceAnnotation(NamedTuple):
     """The words and MeSH matches of one sentence on its own.
 
-    Few objects per cached sentence (the cache holds tens of thousands): the matches are one
-    flat tuple, and the keys of the first words, which only a change-word rule of the
-    previous sentence reads (rarely), are not kept (:meth:`SentenceAnnotator.head`).
+    Few tracked objects per cached sentence (the cache holds tens of thousands): the match
+    records are dicts of atomic values, which the garbage collector does not track, and the
+    keys of the first words, which only a change-word rule of the previous sentence reads
+    (rarely), are not kept (:meth:`SentenceAnnotator.head`).
 
     Attributes:
         words (Tuple[str, ...]): :func:`~medvlp.text.words.split_words` of the sentence.
-        matches (Tuple): The MeSH matches with their flags, sentence-relative: the fields of
-            every :data:`LocalMatch` one after the other (:data:`MATCH_FIELDS` per match).
+        matches (Tuple[dict, ...]): The MeSH matches with their flags as match records
+            (:func:`~medvlp.text.mesh.match_record`), word indices relative to the
+            sentence. They are templates: :meth:`SentenceAnnotator.join` hands out copies.
         open_end (bool): Whether the last word may continue into a phrase of the next
             sentence (it is an inner word of a phrase).
         look_ahead (int): How many keys after the sentence a cue detector's change-word
@@ -53,14 +53,13 @@ class SentenceAnnotation(NamedTuple):
     """
 
     words: Tuple[str, ...]
-    matches: Tuple[Any, ...]
+    matches: Tuple[dict, ...]
     open_end: bool
     look_ahead: int
 
     def local_matches(self) -> List[LocalMatch]:
         """The matches as :data:`LocalMatch` tuples."""
-        fields = iter(self.matches)
-        return list(zip(*([fields] * MATCH_FIELDS)))
+        return [tuple(record.values()) for record in self.matches]
 
 
 def supports_sentence_annotation(matcher: Any, detectors: Sequence[Any]) -> bool:
@@ -132,12 +131,12 @@ class SentenceAnnotator:
         negated, negation_reach = negation.sentence_cover(keys)
         uncertain, uncertainty_reach = uncertainty.sentence_cover(keys)
         # a scope covers a match when it covers its first or its last word (span_flags)
-        matches: List[Any] = []
-        for start, end, entry in found:
-            matches += (entry.heading, entry.mesh_id, start, end,
-                        negated is not None and (negated[start] or negated[end - 1]),
-                        uncertain is not None and (uncertain[start] or uncertain[end - 1]))
-        return SentenceAnnotation(words, tuple(matches), open_end,
+        matches = tuple(
+            match_record(entry.heading, entry.mesh_id, start, end,
+                         negated is not None and (negated[start] or negated[end - 1]),
+                         uncertain is not None and (uncertain[start] or uncertain[end - 1]))
+            for start, end, entry in found)
+        return SentenceAnnotation(words, matches, open_end,
                                   max(negation_reach, uncertainty_reach))
 
     @staticmethod
@@ -187,15 +186,17 @@ class SentenceAnnotator:
             if index != last and (annotation.open_end or annotation.look_ahead) \
                     and not self._closed(annotations, index):
                 return None
-            if annotation.matches:
+            templates = annotation.matches
+            if templates:
                 offset = len(words)
-                fields = iter(annotation.matches)  # MATCH_FIELDS at a time
-                # the dict of mesh.match_record, written out: one call less per match
-                for term, mesh_id, start, end, negated, uncertain in zip(
-                        fields, fields, fields, fields, fields, fields):
-                    mesh.append({'term': term, 'mesh_id': mesh_id, 'start_word': start + offset,
-                                 'end_word': end + offset, 'negated': negated,
-                                 'uncertain': uncertain})
+                if offset:  # a copy of the record, moved to the sentence's place
+                    for template in templates:
+                        record = template.copy()
+                        record['start_word'] += offset
+                        record['end_word'] += offset
+                        mesh.append(record)
+                else:
+                    mesh += [template.copy() for template in templates]
             words += sentence_words
             sentence_ids += [index] * len(sentence_words)
         return words, sentence_ids, mesh

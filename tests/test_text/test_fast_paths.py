@@ -335,10 +335,10 @@ def test_phrase_table_scan_on_shuffled_phrase_words(table_of):
         assert index.scan(tuple(keys)) == plain_longest_matches(keys, table), keys
 
 
-def test_flat_sentence_matches_equal_whole_sequence_annotation(openi_records, splitter):
-    """A sentence's flat match fields, read back as LocalMatch tuples, are the match records
-    of annotating its words as a whole sequence; head() gives the keys of its first words."""
-    from medvlp.text.annotation import MATCH_FIELDS
+def test_sentence_match_templates_equal_whole_sequence_annotation(openi_records, splitter):
+    """A sentence's match templates, read back as LocalMatch tuples, are the match records
+    of annotating its words as a whole sequence; head() gives the keys of its first words;
+    joined records are copies (changing one leaves the cache as it was)."""
     cached = ReportProcessor(splitter=splitter)._annotator
     plain = ReportProcessor(splitter=splitter, sentence_cache_size=0)
     sentences = {sentence for record in list(openi_records.values())[:800]
@@ -346,7 +346,7 @@ def test_flat_sentence_matches_equal_whole_sequence_annotation(openi_records, sp
     with_matches = 0
     for sentence in sorted(sentences):
         annotation = cached._compute(sentence)
-        assert len(annotation.matches) % MATCH_FIELDS == 0
+        assert all(type(record) is dict for record in annotation.matches)
         words = list(annotation.words)
         expected = [tuple(match.values()) for match in
                     plain._annotate_words(words, [0] * len(words))]
@@ -354,3 +354,10 @@ def test_flat_sentence_matches_equal_whole_sequence_annotation(openi_records, sp
         assert cached.head(annotation) == [normalise_word(word) for word in words[:2]]
         with_matches += bool(expected)
     assert with_matches > 500
+    annotations = cached.annotate_many(['No pleural effusion.', 'Small pleural effusion.'])
+    mesh = cached.join(annotations)[2]
+    assert [record['start_word'] for record in mesh] == [1, 5]
+    mesh[0]['negated'] = mesh[1]['start_word'] = 'changed by the caller'
+    assert cached.join(annotations)[2] == [dict(record, start_word=start, negated=negated)
+                                           for record, start, negated in zip(
+                                               mesh, (1, 5), (True, False))]
