@@ -23,9 +23,12 @@ def test_benchmark_prints_reports_per_second(openi_path):
     assert len(re.findall(r'^repeat \d, the same reports again: 60 reports', proc.stdout,
                           re.M)) == 2
     assert 'MeSH match + negation' in proc.stdout
-    assert re.search(r'^  rest of steady state 1 \(records, GC, \.\.\.\) +-?\d+\.\d$',
-                     proc.stdout, re.M)
-    assert re.search(r'^    of which garbage collection +\d+\.\d$', proc.stdout, re.M)
+    breakdown = proc.stdout.split('stage breakdown')[1]
+    assert len(re.findall(r'^  garbage collection +\d+\.\d$', breakdown, re.M)) == 2
+    assert re.search(r'^steady state 1 beside the stages \(CPU us per report\):\n'
+                     r'  garbage collection +\d+\.\d\n'
+                     r'  rest \(records, stages report by report\) +-?\d+\.\d$',
+                     breakdown, re.M)
     assert len(re.findall(r'garbage collection \d+\.\d us per report\)$', proc.stdout,
                           re.M)) == 6  # cold, 3 steady-state runs, 2 repeats
 
