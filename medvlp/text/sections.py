@@ -81,10 +81,13 @@ def _header_before(text: str, colon: int) -> Optional[int]:
     return None
 
 
-#: ``_header_in(segment)`` of the segments seen (a segment is the text from a line start up
-#: to a colon; a report's headers repeat from report to report). Emptied when full.
+#: ``_header_in(segment)`` of the short segments seen (a segment is the text from a line
+#: start up to a colon; a report's headers repeat from report to report, the long segments
+#: before other colons do not). Emptied when full.
 _HEADER_MEMO: Dict[str, Optional[Tuple[int, str]]] = {}
 _HEADER_MEMO_SIZE = 4096
+#: Longest segment kept in the memo.
+_HEADER_MEMO_LENGTH = 64
 
 
 def _header_in(segment: str) -> Optional[Tuple[int, str]]:
@@ -93,14 +96,16 @@ def _header_in(segment: str) -> Optional[Tuple[int, str]]:
     ``segment`` is the text between a line start and a colon: :func:`_header_before` and
     :func:`canonical_section_name` look at nothing else, so the answer is kept per segment.
     """
-    found = _HEADER_MEMO.get(segment)
-    if found is None and segment not in _HEADER_MEMO:
+    short = len(segment) <= _HEADER_MEMO_LENGTH
+    found = _HEADER_MEMO.get(segment) if short else None
+    if found is None and not (short and segment in _HEADER_MEMO):
         start = _header_before(segment, len(segment))
         if start is not None:
             found = (start, canonical_section_name(segment[start:]))
-        if len(_HEADER_MEMO) >= _HEADER_MEMO_SIZE:
-            _HEADER_MEMO.clear()
-        _HEADER_MEMO[segment] = found
+        if short:
+            if len(_HEADER_MEMO) >= _HEADER_MEMO_SIZE:
+                _HEADER_MEMO.clear()
+            _HEADER_MEMO[segment] = found
     return found
 
 

@@ -166,8 +166,9 @@ def test_sections_equal_the_plain_extraction(openi_reports, monkeypatch):
              'History: cough.', 'x. Impression: y', 'CHEST, TWO VIEWS:']
     texts += [''.join(rng.choice(parts) for _ in range(rng.randint(1, 12)))
               for _ in range(3000)]
-    for memo_size in (4096, 2):
+    for memo_size, memo_length in ((4096, 64), (2, 64), (4096, 3)):
         monkeypatch.setattr(module, '_HEADER_MEMO_SIZE', memo_size)
+        monkeypatch.setattr(module, '_HEADER_MEMO_LENGTH', memo_length)
         module._HEADER_MEMO.clear()
         for _ in range(2):  # the second time from the memo
             for text in texts:
@@ -177,3 +178,4 @@ def test_sections_equal_the_plain_extraction(openi_reports, monkeypatch):
                 assert type(found) is type(expected)
                 assert list(module.section_dict(text).items()) == list(expected.items())
         assert len(module._HEADER_MEMO) <= memo_size
+        assert all(len(segment) <= memo_length for segment in module._HEADER_MEMO)
