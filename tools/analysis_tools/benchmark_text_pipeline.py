@@ -27,7 +27,8 @@ A stage breakdown of the first steady-state run follows (garbage collection apar
 what the first steady-state run spends beside the stages: its garbage collection
 (``gc.callbacks``), and the rest, its CPU time per report minus that and the stages (building
 the records, and the cost of running the stages report by report instead of stage by stage,
-as the breakdown does). Records are not kept, as in a converter streaming to disk. A garbage
+as the breakdown does). The breakdown and that run are timed seconds apart, so the rest also
+carries the host's speed changes between them. Records are not kept, as in a converter streaming to disk. A garbage
 collection runs before each timed pass so that no pass pays for the garbage of the previous
 one; the collections during a pass are timed and printed with it.
 
