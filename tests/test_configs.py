@@ -54,18 +54,12 @@ def test_full_size_pretraining_loaders_keep_a_gpu_fed(path):
     assert loader.prefetch_factor >= 2
     # text fields handed over, pinned and copied to the GPU as one block per field
     assert loader.collate_fn['type'] == 'medvlp.image_report_collate'
+    # the model repeats the one channel to 3 on the GPU
+    model = Config.fromfile(str(REPO_ROOT / path)).model
+    assert model.data_preprocessor['type'] == 'CXRDataPreprocessor'
     # the official presets keep Pillow's resize, so their pixels are mmpretrain's
     if path.name in ('mrm_vit-b_mimic.py', 'medim_vit-b-p16_8xb18-50e_mimic_official.py'):
         assert crop['backend'] == 'pillow'
-
-
-def preprocessor_config(cfg: Config) -> dict:
-    """The config's data preprocessor, or its algorithm's default."""
-    from medvlp.registry import MODELS
-    algorithm = MODELS.get(cfg.model.type)
-    pre = dict(cfg.model.get('data_preprocessor') or algorithm.DEFAULT_DATA_PREPROCESSOR)
-    pre.setdefault('type', 'CXRDataPreprocessor')
-    return pre
 
 
 def three_channel(pipeline: list) -> list:
@@ -104,7 +98,7 @@ def test_one_channel_loader_gives_the_model_the_three_channel_inputs(path, split
     three = three_channel(one)
     batches = []
     with DefaultScope.overwrite_default_scope('medvlp'):
-        preprocessor = MODELS.build(preprocessor_config(cfg))
+        preprocessor = MODELS.build(cfg.model.data_preprocessor)
         for pipeline in (one, three):
             dataset = DATASETS.build(dict(
                 type='ImageReportDataset', data_root=str(REPO_ROOT / 'demo' / 'cxr'),

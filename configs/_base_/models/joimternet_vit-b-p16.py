@@ -4,6 +4,10 @@
 embed_dim = 256
 model = dict(
     type='JoImTeRNet',
+    # ImageNet statistics (the algorithm's default); CXRDataPreprocessor also takes the
+    # MIMIC loaders' one-channel batches and repeats them to 3 on the GPU
+    data_preprocessor=dict(type='CXRDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], to_rgb=True),
     tokenizer=dict(type='WordPieceTokenizer'),
     backbone=dict(
         type='mmpretrain.VisionTransformer',

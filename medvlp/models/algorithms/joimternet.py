@@ -39,18 +39,10 @@ class JoImTeRNet(BaseModel):
         mlm_mask_prob (float): Share of words (or tokens) masked for MLM. Defaults to 0.15.
         mlm_whole_word (bool): Mask whole words. Defaults to True.
         task_weights (dict): Weights of ``matching`` and ``mlm``. Defaults to 1 and 1.
-        data_preprocessor (dict, optional): Image normalisation; defaults to
-            :class:`~medvlp.models.utils.CXRDataPreprocessor` (mmpretrain's
-            ``SelfSupDataPreprocessor`` that also takes one-channel batches) with
-            ImageNet statistics.
+        data_preprocessor (dict, optional): Image normalisation; defaults to mmpretrain's
+            ``SelfSupDataPreprocessor`` with ImageNet statistics.
         init_cfg (dict, optional): Initialisation config.
     """
-
-    #: ImageNet statistics, for backbones initialised from ImageNet weights (scoped: the
-    #: base model builds it in whatever the default scope is).
-    DEFAULT_DATA_PREPROCESSOR = dict(
-        type='medvlp.CXRDataPreprocessor', mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375], to_rgb=True)
 
     def __init__(self,
                  backbone: dict,
@@ -65,9 +57,13 @@ class JoImTeRNet(BaseModel):
                  task_weights: Optional[Dict[str, float]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(
-            data_preprocessor=dict(data_preprocessor or self.DEFAULT_DATA_PREPROCESSOR),
-            init_cfg=init_cfg)
+        if data_preprocessor is None:
+            data_preprocessor = dict(
+                type='mmpretrain.SelfSupDataPreprocessor',
+                mean=[123.675, 116.28, 103.53],
+                std=[58.395, 57.12, 57.375],
+                to_rgb=True)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         tok = TOKENIZERS.build(tokenizer)
         self.mask_token_id = tok.mask_token_id
         self.vocab_size = tok.vocab_size

@@ -77,15 +77,10 @@ class MRM(BaseSelfSupervisor):
         loss_weights (dict, optional): Weights of the ``image`` and ``text`` losses.
             Defaults to 1 and 1.
         data_preprocessor (dict, optional): Image normalisation; the type defaults to
-            :class:`~medvlp.models.utils.CXRDataPreprocessor` (mmpretrain's
-            ``SelfSupDataPreprocessor`` that also takes one-channel batches), the whole
-            config to one with the official grey-level statistics.
+            mmpretrain's ``SelfSupDataPreprocessor``, the whole config to one with the
+            official grey-level statistics.
         init_cfg (dict | list, optional): Initialisation config. Defaults to None.
     """
-
-    #: The image normalisation of the official code (MIMIC-CXR grey-level statistics).
-    DEFAULT_DATA_PREPROCESSOR = dict(
-        type='CXRDataPreprocessor', mean=OFFICIAL_MEAN, std=OFFICIAL_STD, to_rgb=True)
 
     def __init__(self,
                  backbone: dict,
@@ -103,8 +98,9 @@ class MRM(BaseSelfSupervisor):
                  loss_weights: Optional[Dict[str, float]] = None,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        data_preprocessor = dict(data_preprocessor or self.DEFAULT_DATA_PREPROCESSOR)
-        data_preprocessor.setdefault('type', 'CXRDataPreprocessor')
+        data_preprocessor = dict(
+            data_preprocessor or dict(mean=OFFICIAL_MEAN, std=OFFICIAL_STD, to_rgb=True))
+        data_preprocessor.setdefault('type', 'mmpretrain.SelfSupDataPreprocessor')
         backbone = MODELS.build(backbone)
         target_patch = self._target_patch_size(backbone, target_resolution)
         head = dict(head)

@@ -2,7 +2,6 @@
 """MRM on real demo batches: masking, losses, fusion, high-resolution target, hand-off."""
 import pytest
 import torch
-from mmpretrain.models.utils.data_preprocessor import SelfSupDataPreprocessor
 
 from algorithm_helpers import build_model, demo_config_and_batch
 
@@ -202,9 +201,7 @@ def test_backbone_weights_load_into_a_vision_transformer(demo_batch, tmp_path):
 def test_default_data_preprocessor_uses_the_official_statistics(demo_batch):
     cfg, _ = demo_batch
     model = build_model(cfg, init=False, data_preprocessor=None)
-    # mmpretrain's SelfSupDataPreprocessor, extended to one-channel batches
-    assert type(model.data_preprocessor).__name__ == 'CXRDataPreprocessor'
-    assert isinstance(model.data_preprocessor, SelfSupDataPreprocessor)
+    assert type(model.data_preprocessor).__name__ == 'SelfSupDataPreprocessor'
     torch.testing.assert_close(model.data_preprocessor.mean.flatten(),
                                torch.full((3, ), 0.4978 * 255))
     torch.testing.assert_close(model.data_preprocessor.std.flatten(),

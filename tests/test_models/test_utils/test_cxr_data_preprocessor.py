@@ -62,8 +62,7 @@ def test_one_channel_backbones_keep_one_channel():
     torch.testing.assert_close(out, (grey.float() - 127.5) / 127.5)
 
 
-def test_registered_and_the_algorithms_default():
+def test_registered():
     assert MODELS.get('CXRDataPreprocessor') is CXRDataPreprocessor
-    from medvlp.models.algorithms import MRM, JoImTeRNet
-    for algorithm in (MRM, JoImTeRNet):
-        assert algorithm.DEFAULT_DATA_PREPROCESSOR['type'].endswith('CXRDataPreprocessor')
+    assert isinstance(MODELS.build(dict(type='CXRDataPreprocessor', **STATS)),
+                      SelfSupDataPreprocessor)
