@@ -99,20 +99,30 @@ class DataSampleBatch(list):
         return blocks
 
     @classmethod
+    def from_states(cls, states: Sequence[Tuple[type, dict]],
+                    blocks: Dict[str, torch.Tensor]) -> 'DataSampleBatch':
+        """The batch of data elements ``(class, state)`` whose ``blocks`` fields are the
+        blocks' rows (written into the states)."""
+        rows = {key: block.unbind(0) for key, block in blocks.items()}
+        elements = []
+        for index, (element_cls, state) in enumerate(states):
+            for key, key_rows in rows.items():
+                state[key] = key_rows[index]
+            elements.append(_with_state(element_cls, state))
+        return cls(elements, {key: (blocks[key], rows[key]) for key in blocks})
+
+    @classmethod
     def from_blocks(cls, samples: Sequence[BaseDataElement],
                     blocks: Dict[str, torch.Tensor]) -> 'DataSampleBatch':
         """Shallow copies of ``samples`` whose ``blocks`` fields are the blocks' rows."""
-        rows = {key: block.unbind(0) for key, block in blocks.items()}
-        copies = []
-        for index, sample in enumerate(samples):
+        states = []
+        for sample in samples:
             state = dict(sample.__dict__)
             for key, value in state.items():
                 if isinstance(value, set):  # the field-name sets: the copy's own
                     state[key] = set(value)
-            for key, key_rows in rows.items():
-                state[key] = key_rows[index]
-            copies.append(_with_state(type(sample), state))
-        return cls(copies, {key: (blocks[key], rows[key]) for key in blocks})
+            states.append((type(sample), state))
+        return cls.from_states(states, blocks)
 
     def pin_memory(self) -> 'DataSampleBatch':
         """The batch with each block in pinned (page-locked) memory, for asynchronous
@@ -155,16 +165,13 @@ class DataSampleBatch(list):
 
 def _rebuild_batch(samples: List[tuple], arrays: Dict[str, np.ndarray]) -> DataSampleBatch:
     """Unpickle a :class:`DataSampleBatch` (see its ``__reduce__``)."""
-    blocks = {key: torch.from_numpy(array) for key, array in arrays.items()}
-    rows = {key: block.unbind(0) for key, block in blocks.items()}
-    elements = []
-    for index, (cls, state, converted) in enumerate(samples):
+    states = []
+    for cls, state, converted in samples:
         for key in converted:
             state[key] = torch.from_numpy(state[key])
-        for key, key_rows in rows.items():
-            state[key] = key_rows[index]
-        elements.append(_with_state(cls, state))
-    return DataSampleBatch(elements, {key: (blocks[key], rows[key]) for key in blocks})
+        states.append((cls, state))
+    return DataSampleBatch.from_states(
+        states, {key: torch.from_numpy(array) for key, array in arrays.items()})
 
 
 @FUNCTIONS.register_module()

@@ -46,13 +46,14 @@ class CXRDataPreprocessor(SelfSupDataPreprocessor):
         self.num_channels = num_channels
 
     def expand_channels(self, inputs: Inputs) -> Inputs:
-        """``inputs`` on the device, a one-channel batch repeated to ``num_channels``.
+        """A one-channel batch of ``inputs`` moved to the device and repeated to
+        ``num_channels`` (a view); other batches as they are (``forward`` moves them).
 
         Args:
             inputs (torch.Tensor | list): A ``(B, C, H, W)`` batch, or a list of them.
 
         Returns:
-            torch.Tensor | list: The same structure on the device.
+            torch.Tensor | list: The same structure.
         """
         if isinstance(inputs, (list, tuple)):
             return [self.expand_channels(view) for view in inputs]
