@@ -1,10 +1,11 @@
 # Copyright (c) medvlp contributors. All rights reserved.
 """What the dataset converters (``tools/dataset_converters/``) share: skipping and counting
-bad inputs by name, and checking the output location before the work."""
+bad inputs by name, checking the output location before the work, and writing pre-resized
+greyscale copies."""
 import os
 import os.path as osp
 from collections import Counter, defaultdict
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 from medvlp.utils.cli import UserError
 
@@ -80,3 +81,41 @@ def check_output_file(path: str) -> None:
         existing = osp.dirname(existing)
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConversionError(f'output "{path}": folder "{existing}" is not writable')
+
+
+#: How pre-resized greyscale copies can be stored: format name -> (file suffix, Pillow
+#: save options). ``jpeg`` (quality 95) is about a quarter of the bytes of ``pgm``;
+#: ``pgm`` (8-bit binary Netpbm, the raw grey values after a one-line header) is
+#: lossless and needs no decoding: ``LoadCXRImage`` copies its pixels out of the file.
+RESIZED_FORMATS: Dict[str, Tuple[str, dict]] = {
+    'jpeg': ('.jpg', dict(format='JPEG', quality=95)),
+    'pgm': ('.pgm', dict(format='PPM')),
+}
+
+
+def resized_suffix(fmt: str) -> str:
+    """The file suffix of a :data:`RESIZED_FORMATS` format, e.g. ``'.pgm'``.
+
+    Raises:
+        ValueError: For an unknown format, listing the known ones.
+    """
+    if fmt not in RESIZED_FORMATS:
+        raise ValueError(f'unknown resized image format {fmt!r}; '
+                         f'choose one of {sorted(RESIZED_FORMATS)}')
+    return RESIZED_FORMATS[fmt][0]
+
+
+def save_grey_image(img, path: str, fmt: str) -> None:
+    """Write a greyscale Pillow image to ``path`` in a :data:`RESIZED_FORMATS` format.
+
+    The file appears under its final name only when it is complete (written under a
+    temporary name, then renamed), so an interrupted run never leaves half an image.
+    """
+    resized_suffix(fmt)
+    if img.mode != 'L':
+        raise ValueError(f'save_grey_image writes 8-bit greyscale images (mode "L"), '
+                         f'got mode "{img.mode}" for {path}')
+    os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
+    tmp = path + '.tmp'
+    img.save(tmp, **RESIZED_FORMATS[fmt][1])
+    os.replace(tmp, path)

@@ -1,5 +1,5 @@
 # Copyright (c) medvlp contributors. All rights reserved.
-"""LoadCXRImage on real PNG, JPEG and DICOM chest X-rays, and on broken files."""
+"""LoadCXRImage on real PNG, JPEG, PGM and DICOM chest X-rays, and on broken files."""
 import io
 
 import numpy as np
@@ -170,6 +170,75 @@ def test_jpeg_pixel_limit_is_checked_before_decoding(covid_images, tmp_path, mon
         raise AssertionError('decoded although over the pixel limit')
 
     monkeypatch.setattr(loading.cv2, 'imdecode', no_decode)
+    with pytest.raises(CorruptImageError, match='max_pixels'):
+        LoadCXRImage(max_pixels=100)(dict(img_path=str(path)))
+
+
+# --------------------------------------------------------------- PGM
+def _grey_pgm_bytes(path) -> bytes:
+    """A real X-ray as ``prepare_mimic_cxr.py --resized-format pgm`` stores it."""
+    buffer = io.BytesIO()
+    Image.open(path).convert('L').save(buffer, format='PPM')
+    return buffer.getvalue()
+
+
+def test_grey_pgm_is_read_without_a_decoder(covid_images, tmp_path):
+    """The converters' binary greymaps: Pillow's pixels, copied out of the file."""
+    from medvlp.datasets.conversion import save_grey_image
+    for path in covid_images[:20]:
+        content = _grey_pgm_bytes(path)
+        assert content.startswith(b'P5\n')
+        fast = loading._decode_grey_pgm(content, str(path), None)
+        assert fast is not None, 'the fast path was not taken'
+        np.testing.assert_array_equal(fast, _pillow_grey(content))
+        np.testing.assert_array_equal(loading.decode_image(content), fast)
+    assert fast.flags.writeable  # a copy: the pipeline may write into it
+    # the file the converter writes, through the transform
+    with Image.open(covid_images[0]) as img:
+        save_grey_image(img.convert('L'), str(tmp_path / 'x.pgm'), 'pgm')
+        expected = np.asarray(img.convert('L'))
+    results = LoadCXRImage(channels=1)(dict(img_path=str(tmp_path / 'x.pgm')))
+    np.testing.assert_array_equal(results['img'], expected)
+    assert results['img_shape'] == expected.shape
+
+
+def test_other_pgms_take_pillows_path(covid_images):
+    """Comments, other maximum values, trailing bytes, ASCII: Pillow reads them."""
+    content = _grey_pgm_bytes(covid_images[0])
+    header_end = content.index(b'\n255\n') + 5
+    header, pixels = content[:header_end], content[header_end:]
+    commented = header.replace(b'P5\n', b'P5\n# written by a scanner\n') + pixels
+    with Image.open(covid_images[0]) as img:
+        grey = np.asarray(img.convert('L'))
+    ascii_pgm = (f'P2\n{grey.shape[1]} {grey.shape[0]}\n255\n'.encode()
+                 + ' '.join(map(str, grey[:4].ravel())).encode())
+    deep = io.BytesIO()
+    Image.fromarray(grey.astype(np.uint16) * 257).save(deep, format='PPM')
+    cases = dict(commented=commented, trailing=content + b'\0' * 7,
+                 sixteen_bit=deep.getvalue())
+    for name, case in cases.items():
+        assert loading._decode_grey_pgm(case, name, None) is None, name
+        np.testing.assert_array_equal(loading.decode_image(case), grey, err_msg=name)
+    assert loading._decode_grey_pgm(ascii_pgm, 'ascii', None) is None
+
+
+def test_truncated_pgm_raises_naming_the_file(covid_images, tmp_path):
+    content = _grey_pgm_bytes(covid_images[0])
+    broken = tmp_path / 'cut.pgm'
+    broken.write_bytes(content[:len(content) * 2 // 3])
+    assert loading._decode_grey_pgm(broken.read_bytes(), 'cut', None) is None
+    with pytest.raises(CorruptImageError, match='cut.pgm'):
+        LoadCXRImage(channels=1)(dict(img_path=str(broken)))
+
+
+def test_pgm_pixel_limit_is_checked_before_reading(covid_images, tmp_path, monkeypatch):
+    path = tmp_path / 'big.pgm'
+    path.write_bytes(_grey_pgm_bytes(covid_images[0]))
+
+    def no_read(*args, **kwargs):
+        raise AssertionError('read although over the pixel limit')
+
+    monkeypatch.setattr(loading.np, 'frombuffer', no_read)
     with pytest.raises(CorruptImageError, match='max_pixels'):
         LoadCXRImage(max_pixels=100)(dict(img_path=str(path)))
 

@@ -9,11 +9,13 @@ from tool_calls import call_tool
 pytestmark = pytest.mark.slow
 
 
-def test_loader_benchmark_table():
+@pytest.mark.parametrize('fmt,kind', [('jpeg', 'JPEGs'), ('pgm', 'PGMs')])
+def test_loader_benchmark_table(fmt, kind):
     proc = call_tool('analysis_tools/benchmark_loader.py', '--num-samples', 12,
-                     '--workers', 0, 1, '--size', 128, '--batch-size', 2, '--passes', 3)
+                     '--workers', 0, 1, '--size', 128, '--batch-size', 2, '--passes', 3,
+                     '--format', fmt)
     out = proc.stdout
-    assert '12 real demo reports, JPEGs with a 128 px short side' in out
+    assert f'12 real demo reports, {kind} with a 128 px short side' in out
     assert '3 timed passes' in out
     stages = {name: (int(median), int(low), int(high)) for name, median, low, high in
               re.findall(r'^(LoadCXRImage|CXRRandomResizedCrop|TokenizeReport|'

@@ -290,6 +290,41 @@ def test_mimic_resize(mimic, mimic_resized):
             assert small.mode == 'L'
 
 
+def test_mimic_resize_to_pgm(mimic, mimic_resized, tmp_path):
+    """--resized-format pgm: the same images, lossless, as greymaps LoadCXRImage reads."""
+    from PIL import Image
+
+    from medvlp.datasets.transforms import LoadCXRImage
+    tool = load_tool('prepare_mimic_cxr')
+    out = tmp_path / 'mimic_cxr_96_pgm.json'
+    resized_root = tmp_path / 'resized-96-pgm'
+    meta = tool.main([str(mimic['jpg_root']), str(out), '--reports-root',
+                      str(mimic['reports_root']), '--resize', '96', '--resized-root',
+                      str(resized_root), '--resized-format', 'pgm'])
+    assert meta['resized_format'] == 'pgm' and meta['resize_shorter_side'] == 96
+    records = json.loads(out.read_text(encoding='utf-8'))['data_list']
+    jpeg_out, jpeg_root = mimic_resized
+    jpeg_records = json.loads(jpeg_out.read_text(encoding='utf-8'))['data_list']
+    assert json.loads(jpeg_out.read_text(encoding='utf-8'))['metainfo']['resized_format'] == \
+        'jpeg'
+    assert [r['img_path'] for r in records] == \
+        [r['img_path'][:-len('.jpg')] + '.pgm' for r in jpeg_records]
+    load = LoadCXRImage(channels=1)
+    for record, jpeg_record in zip(records, jpeg_records):
+        path = resized_root / record['img_path']
+        assert path.read_bytes().startswith(b'P5')
+        pgm = load(dict(img_path=str(path)))['img']
+        jpeg = load(dict(img_path=str(jpeg_root / jpeg_record['img_path'])))['img']
+        assert pgm.shape == jpeg.shape  # the same resize, stored two ways
+        assert np.abs(pgm.astype(int) - jpeg.astype(int)).mean() < 2  # JPEG q95 loss only
+        with Image.open(mimic['jpg_root'] / jpeg_record['img_path']) as big:
+            assert min(pgm.shape) == min(96, min(big.size))
+    assert not list(resized_root.rglob('*.tmp'))
+    with pytest.raises(SystemExit):  # a format without --resize
+        tool.main([str(mimic['jpg_root']), str(tmp_path / 'x.json'),
+                   '--resized-format', 'pgm'])
+
+
 def _pipeline(max_length=40):
     return [
         dict(type='LoadCXRImage'),
@@ -368,3 +403,14 @@ def test_resize_helpers(covid_pngs, tmp_path):
     assert tool.resize_image(str(broken), str(tmp_path / 'out' / 'b.jpg'), 64) == \
         'corrupt image'
     assert not (tmp_path / 'out' / 'b.jpg').exists()
+    assert tool.resize_image(str(src), str(tmp_path / 'out' / 'x.pgm'), 64, 'pgm') == \
+        'resized'
+    with Image.open(tmp_path / 'out' / 'x.pgm') as small, Image.open(src) as big:
+        assert small.format == 'PPM' and small.mode == 'L' and min(small.size) == 64
+        assert abs(small.width / small.height - big.width / big.height) < 0.05
+    from medvlp.datasets.conversion import save_grey_image
+    with pytest.raises(ValueError, match=r"choose one of \['jpeg', 'pgm'\]"):
+        save_grey_image(Image.new('L', (4, 4)), str(tmp_path / 'y.png'), 'png')
+    with pytest.raises(ValueError, match='mode "RGB"'):
+        save_grey_image(Image.new('RGB', (4, 4)), str(tmp_path / 'y.pgm'), 'pgm')
+    assert not list(tmp_path.glob('y.*'))

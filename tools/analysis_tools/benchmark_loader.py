@@ -2,15 +2,16 @@
 """How fast the MIMIC-CXR training loader feeds a GPU: img/s per worker, cost per stage.
 
     python tools/analysis_tools/benchmark_loader.py [--num-samples 200] [--workers 1 2]
-        [--size 256] [--passes 5] [--baseline]
+        [--size 256] [--format jpeg] [--passes 5] [--baseline]
 
-The demo's real reports and images (demo/cxr), written as JPEGs pre-resized to ``--size``
-px on the short side (what ``prepare_mimic_cxr.py --resize`` leaves), go through the
+The demo's real reports and images (demo/cxr), written pre-resized to ``--size`` px on
+the short side as JPEGs or, with ``--format pgm``, as binary greymaps (what
+``prepare_mimic_cxr.py --resize --resized-format`` leaves), go through the
 training pipeline of ``configs/_base_/datasets/mimic_cxr_report.py`` (LoadCXRImage with
 one channel, CXRRandomResizedCrop 224 keeping one channel, TokenizeReport with 128 tokens,
-PackImageReportInputs) and its loader's collate (``image_report_collate``). ``--baseline`` runs the pipeline it replaced instead
-(LoadCXRImage with 3 channels, ``mmpretrain.RandomResizedCrop(backend='pillow')``), for
-before/after figures. Threads as in a training run (mmengine's defaults): one torch
+PackImageReportInputs) and its loader's collate (``image_report_collate``).
+``--baseline`` runs the pipeline it replaced instead (LoadCXRImage with 3 channels,
+``mmpretrain.RandomResizedCrop(backend='pillow')``), for before/after figures. Threads as in a training run (mmengine's defaults): one torch
 thread, OpenCV's thread pool off. Printed:
 
 * per stage, the CPU microseconds per sample in one process, median (min-max) over
@@ -45,7 +46,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--num-samples', type=int, default=200)
     parser.add_argument('--workers', type=int, nargs='+', default=[1, 2])
-    parser.add_argument('--size', type=int, default=256, help='short side of the JPEGs')
+    parser.add_argument('--size', type=int, default=256, help='short side of the images')
+    parser.add_argument('--format', default='jpeg', choices=('jpeg', 'pgm'),
+                        help='how the pre-resized images are stored (prepare_mimic_cxr.py '
+                        '--resized-format)')
     parser.add_argument('--batch-size', type=int, default=32)
     parser.add_argument('--passes', type=int, default=5,
                         help='timed passes of the pipeline in one process (median printed)')
@@ -58,9 +62,12 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def write_preresized(demo: str, folder: str, size: int, num: int) -> str:
-    """JPEG copies of the demo images (short side ``size``) and an annotation file."""
+def write_preresized(demo: str, folder: str, size: int, num: int, fmt: str = 'jpeg') -> str:
+    """Copies of the demo images (short side ``size``, stored as the converter stores
+    them in format ``fmt``) and an annotation file."""
     from PIL import Image
+
+    from medvlp.datasets.conversion import resized_suffix, save_grey_image
     with open(osp.join(demo, 'annotations.jsonl')) as f:
         records = [json.loads(line) for line in f if line.strip()]
     out = []
@@ -70,8 +77,8 @@ def write_preresized(demo: str, folder: str, size: int, num: int) -> str:
         scale = size / min(img.size)
         img = img.resize((round(img.width * scale), round(img.height * scale)),
                          Image.BICUBIC)
-        name = f'{i:05d}.jpg'
-        img.save(osp.join(folder, name), quality=95)
+        name = f'{i:05d}{resized_suffix(fmt)}'
+        save_grey_image(img, osp.join(folder, name), fmt)
         record['img_path'] = name
         out.append(record)
     ann = osp.join(folder, 'annotations.jsonl')
@@ -166,7 +173,7 @@ def main(argv=None):
     cfg = Config.fromfile(osp.join(ROOT, 'configs/_base_/datasets/mimic_cxr_report.py'))
     with tempfile.TemporaryDirectory() as folder, \
             DefaultScope.overwrite_default_scope('medvlp'):
-        ann = write_preresized(args.demo, folder, args.size, args.num_samples)
+        ann = write_preresized(args.demo, folder, args.size, args.num_samples, args.format)
         pipeline = BASELINE_PIPELINE if args.baseline else cfg.train_pipeline
         dataset_cfg = dict(type='ImageReportDataset', data_root=folder, ann_file=ann,
                            data_prefix=dict(img_path=''), pipeline=pipeline)
@@ -190,7 +197,8 @@ def main(argv=None):
             loaders[workers] = time_loader(Runner.build_dataloader(loader_cfg, seed=0),
                                            args.loader_epochs)
     which = 'baseline (pre-CXRRandomResizedCrop)' if args.baseline else 'MIMIC training'
-    print(f'benchmark_loader: {args.num_samples} real demo reports, JPEGs with a '
+    kind = {'jpeg': 'JPEGs', 'pgm': 'PGMs'}[args.format]
+    print(f'benchmark_loader: {args.num_samples} real demo reports, {kind} with a '
           f'{args.size} px short side, {which} pipeline, {args.passes} timed passes; '
           f'{machine_summary()}')
     print(f'{"stage (one process)":32s} {"CPU us/sample, median (min-max)":>34s}')

@@ -1,8 +1,9 @@
 # Copyright (c) medvlp contributors. All rights reserved.
-"""Loading chest X-rays (PNG, JPEG, DICOM) into 3-channel uint8 arrays."""
+"""Loading chest X-rays (PNG, JPEG, PGM, DICOM) into 3-channel uint8 arrays."""
 import io
 import logging
 import os.path as osp
+import re
 from typing import Optional, Tuple
 
 import cv2
@@ -163,20 +164,53 @@ def _decode_grey_jpeg(content: bytes, filename: str,
     return pixels
 
 
+#: The header of an 8-bit binary PGM (Netpbm ``P5``) without comments, as Pillow and the
+#: converters write it: magic, width, height and maxval separated by whitespace, then
+#: exactly one whitespace byte before the pixels.
+_PGM_HEADER = re.compile(rb'P5\s+(\d{1,9})\s+(\d{1,9})\s+(\d{1,5})\s')
+
+
+def _decode_grey_pgm(content: bytes, filename: str,
+                     max_pixels: Optional[int]) -> Optional[np.ndarray]:
+    """Read an 8-bit binary PGM's pixels without a decoder, or None to use Pillow.
+
+    A binary PGM stores the raw grey values row by row after a short text header, so
+    reading one is a copy of its bytes: the pixels are Pillow's. Only a header without
+    comments, a maximum value of 255 and exactly ``width x height`` pixel bytes take this
+    path; everything else (comments, other maximum values, 16-bit, truncated files,
+    trailing bytes, ASCII ``P2``) goes to Pillow, which reads or refuses it as before.
+    """
+    header = _PGM_HEADER.match(content)
+    if header is None:
+        return None
+    width, height, maxval = (int(v) for v in header.groups())
+    if maxval != 255 or width == 0 or height == 0 or \
+            len(content) != header.end() + width * height:
+        return None
+    _check_pixels(width, height, filename, max_pixels)
+    # a copy: the bytes are immutable, and the pipeline may write into the image
+    return np.frombuffer(content, dtype=np.uint8, count=width * height,
+                         offset=header.end()).reshape(height, width).copy()
+
+
 def decode_image(content: bytes, filename: str = '<bytes>',
                  max_pixels: Optional[int] = None) -> np.ndarray:
     """Decode PNG/JPEG/other Pillow-readable bytes to a 2-D uint8 greyscale array.
 
     Colour images (annotated figures, RGB-stored radiographs) are converted to luminance.
-    Pillow decodes everything except complete 8-bit greyscale JPEGs (what the
-    converters write), which OpenCV decodes to the same pixels faster
-    (:func:`_decode_grey_jpeg`). Pillow is used for the rest because it reports
+    Pillow decodes everything except what the converters write: complete 8-bit
+    greyscale JPEGs, which OpenCV decodes to the same pixels faster
+    (:func:`_decode_grey_jpeg`), and 8-bit binary PGMs, whose pixels are copied from the
+    file (:func:`_decode_grey_pgm`). Pillow is used for the rest because it reports
     truncated files as errors instead of returning a partly grey image.
 
     Raises:
         CorruptImageError: If the bytes are truncated, corrupt or not an image.
     """
-    pixels = _decode_grey_jpeg(content, filename, max_pixels)
+    if content[:2] == b'P5':
+        pixels = _decode_grey_pgm(content, filename, max_pixels)
+    else:
+        pixels = _decode_grey_jpeg(content, filename, max_pixels)
     if pixels is not None:
         return pixels
     try:
@@ -210,7 +244,7 @@ def is_dicom(filename: str, content: bytes) -> bool:
 class LoadCXRImage(BaseTransform):
     """Load a chest X-ray as a greyscale image replicated to 3 channels.
 
-    PNG (8 or 16 bit), JPEG and anything else Pillow reads are supported, and DICOM when
+    PNG (8 or 16 bit), JPEG, PGM and anything else Pillow reads are supported, and DICOM when
     ``pydicom`` is installed. Every image is reduced to one luminance channel (radiographs
     are grey; colour only comes from burnt-in annotations) and, with ``channels=3``, the
     channel is repeated so ImageNet-style backbones and data preprocessors work unchanged.
