@@ -15,7 +15,10 @@ def test_loader_benchmark_table(fmt, kind):
                      '--workers', 0, 1, '--size', 128, '--batch-size', 2, '--passes', 3,
                      '--format', fmt)
     out = proc.stdout
-    assert f'12 real demo reports, {kind} with a 128 px short side' in out
+    size = re.search(f'12 real demo reports, {kind} with a 128 px short side '
+                     r'\((\d+\.\d) KB per file\)', out)
+    # a greymap holds every pixel (at least 128 x 128 bytes); a JPEG is far smaller
+    assert (float(size.group(1)) > 16.0) == (fmt == 'pgm'), size.group(0)
     assert '3 timed passes' in out
     stages = {name: (int(median), int(low), int(high)) for name, median, low, high in
               re.findall(r'^(LoadCXRImage|CXRRandomResizedCrop|TokenizeReport|'

@@ -6,13 +6,15 @@
 
 The demo's real reports and images (demo/cxr), written pre-resized to ``--size`` px on
 the short side as JPEGs or, with ``--format pgm``, as binary greymaps (what
-``prepare_mimic_cxr.py --resize --resized-format`` leaves), go through the
+``prepare_mimic_cxr.py --resize --resized-format`` leaves; their mean file size is
+printed), go through the
 training pipeline of ``configs/_base_/datasets/mimic_cxr_report.py`` (LoadCXRImage with
 one channel, CXRRandomResizedCrop 224 keeping one channel, TokenizeReport with 128 tokens,
 PackImageReportInputs) and its loader's collate (``image_report_collate``).
 ``--baseline`` runs the pipeline it replaced instead (LoadCXRImage with 3 channels,
-``mmpretrain.RandomResizedCrop(backend='pillow')``), for before/after figures. Threads as in a training run (mmengine's defaults): one torch
-thread, OpenCV's thread pool off. Printed:
+``mmpretrain.RandomResizedCrop(backend='pillow')``), for before/after figures. Threads
+as in a training run (mmengine's defaults): one torch thread, OpenCV's thread pool off.
+Printed:
 
 * per stage, the CPU microseconds per sample in one process, median (min-max) over
   ``--passes`` passes over the samples, after one untimed pass (it builds the tokenizer,
@@ -174,6 +176,9 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as folder, \
             DefaultScope.overwrite_default_scope('medvlp'):
         ann = write_preresized(args.demo, folder, args.size, args.num_samples, args.format)
+        images = [name for name in os.listdir(folder) if not name.endswith('.jsonl')]
+        mean_kb = sum(osp.getsize(osp.join(folder, name)) for name in images) / 1024 / \
+            len(images)
         pipeline = BASELINE_PIPELINE if args.baseline else cfg.train_pipeline
         dataset_cfg = dict(type='ImageReportDataset', data_root=folder, ann_file=ann,
                            data_prefix=dict(img_path=''), pipeline=pipeline)
@@ -199,7 +204,8 @@ def main(argv=None):
     which = 'baseline (pre-CXRRandomResizedCrop)' if args.baseline else 'MIMIC training'
     kind = {'jpeg': 'JPEGs', 'pgm': 'PGMs'}[args.format]
     print(f'benchmark_loader: {args.num_samples} real demo reports, {kind} with a '
-          f'{args.size} px short side, {which} pipeline, {args.passes} timed passes; '
+          f'{args.size} px short side ({mean_kb:.1f} KB per file), {which} pipeline, '
+          f'{args.passes} timed passes; '
           f'{machine_summary()}')
     print(f'{"stage (one process)":32s} {"CPU us/sample, median (min-max)":>34s}')
     for name in passes[0][0]:
