@@ -30,8 +30,10 @@ test_pipeline = [
 ]
 
 # Loader settings that keep a GPU fed: 8 workers per GPU (docs/en/input_pipeline.md has a
-# worker's rate on the converter's 256 px JPEGs), kept alive between epochs, 4 batches
-# queued per worker, pinned host memory for asynchronous copies to the GPU.
+# worker's rate on the converter's 256 px copies: JPEGs, or PGMs with
+# --resized-format pgm, which need no decoding and which this config reads as they are),
+# kept alive between epochs, 4 batches queued per worker, pinned host memory for
+# asynchronous copies to the GPU.
 # image_report_collate hands each text field of a batch over, pins it and copies it to the
 # GPU as one (B, ...) block instead of one tensor per sample.
 train_dataloader = dict(
