@@ -4,6 +4,7 @@
     python tools/analysis_tools/benchmark_train.py [--size full|tiny] [--batch-size 64]
         [--iters 10] [--device cuda] [--amp] [--compile] [--channels-last]
         [--peak-tflops 989] [--find-max-batch] [--models mrm medim-features ...]
+        [--profile DIR] [--markdown]
 
 For each algorithm (MRM, MedIM with the mask on features and on inputs, JoImTeRNet) and
 for mmpretrain's MAE on the same ViT, on synthetic images and reports of the configured
@@ -20,6 +21,14 @@ size, one run measures:
 * ``peak MiB``: ``torch.cuda.max_memory_allocated`` (GPU only);
 * ``max batch``: with ``--find-max-batch`` (GPU only), the largest batch that fits.
 
+``--profile DIR`` then records ``--profile-steps`` more steps of each model with
+``torch.profiler`` (CPU, and CUDA on a GPU), writes each trace to ``DIR/<model>.json.gz``
+(open it in Perfetto or ``chrome://tracing``) and prints, per model, how much of a step
+the GPU's kernels fill (well below 100 % means the host, not the GPU, limits the step),
+the kernels that take the most device time and the operators that take the most CPU
+time (on the CPU, only the operators).
+``--markdown`` also prints the rows of the GPU table in ``docs/en/benchmarks.md``.
+
 ``--size full`` (default on a GPU) uses the MIMIC configs (ViT-B/16, 224 px, 64-word
 reports); ``--size tiny`` (default on CPU) the demo configs (a 4-layer 96-d ViT, 96 px),
 which run in seconds.
@@ -27,6 +36,10 @@ which run in seconds.
 import argparse
 import copy
 import gc
+import os
+import os.path as osp
+import subprocess
+import sys
 import time
 from typing import Dict, List, Optional
 
@@ -86,6 +99,15 @@ def parse_args(argv=None):
                         help='peak for MFU (default: known GPU peaks)')
     parser.add_argument('--find-max-batch', action='store_true',
                         help='search the largest batch that fits (GPU)')
+    parser.add_argument('--profile', metavar='DIR',
+                        help='record torch.profiler traces of each model into DIR and '
+                        'print where a step spends its time')
+    parser.add_argument('--profile-steps', type=int, default=3,
+                        help='steps recorded per model with --profile (default: 3)')
+    parser.add_argument('--top', type=int, default=12,
+                        help='operators listed per model with --profile (default: 12)')
+    parser.add_argument('--markdown', action='store_true',
+                        help="also print the rows of docs/en/benchmarks.md's GPU table")
     args = parser.parse_args(argv)
     args.size = args.size or ('full' if args.device.startswith('cuda') else 'tiny')
     full = args.size == 'full'
@@ -93,6 +115,8 @@ def parse_args(argv=None):
     args.iters = args.iters or (10 if full else 2)
     args.warmup = args.warmup if args.warmup is not None else (3 if full else 1)
     args.words = args.words or (64 if full else 20)
+    if args.profile_steps < 1:
+        parser.error('--profile-steps must be at least 1')
     models = args.models or sorted(CONFIGS[args.size]) + [MAE]
     unknown = set(models) - set(CONFIGS[args.size]) - {MAE}
     if unknown:
@@ -204,9 +228,95 @@ def measure(name: str, args, vocab: int, batch_size: int) -> Dict:
                   vit_px=model.backbone.img_size[0])
     if args.device.startswith('cuda'):
         result['peak_mib'] = torch.cuda.max_memory_allocated() / 2**20
+    if args.profile:
+        result['profile'] = profile_steps(
+            step, args.profile_steps, osp.join(args.profile, f'{name}.json.gz'))
     del step, model
     gc.collect()
     return result
+
+
+def profile_steps(step: 'Stepper', steps: int, trace: str) -> Dict:
+    """Record ``steps`` training steps with ``torch.profiler``; write the trace.
+
+    Returns:
+        dict: ``trace`` (the file), ``steps``, ``wall_ms`` (per step) and ``tables``:
+        for ``'GPU kernels'`` (on a GPU: kernels, copies and fills, by device time) and
+        ``'CPU operators'`` (by self CPU time), ``(busy ms per step, rows)`` with rows
+        ``(name, calls per step, ms per step)``, most time first.
+    """
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
+    cuda = step.device.startswith('cuda')
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    step.sync()
+    with profile(activities=activities) as prof:
+        start = time.perf_counter()
+        for _ in range(steps):
+            step()
+        step.sync()
+        wall = (time.perf_counter() - start) / steps
+    os.makedirs(osp.dirname(osp.abspath(trace)), exist_ok=True)
+    prof.export_chrome_trace(trace)
+    events = prof.key_averages()
+
+    def table(rows) -> tuple:
+        rows = sorted(((key, count / steps, us / 1e3 / steps) for key, count, us in rows
+                       if us > 0), key=lambda row: -row[2])
+        return sum(ms for _, _, ms in rows), rows
+
+    tables = {}
+    if cuda:  # what torch's own table sums as the device's self time
+        tables['GPU kernels'] = table(
+            (e.key, e.count, e.self_device_time_total) for e in events
+            if e.device_type == DeviceType.CUDA and not e.is_user_annotation)
+    tables['CPU operators'] = table((e.key, e.count, e.self_cpu_time_total)
+                                    for e in events if e.device_type == DeviceType.CPU)
+    return dict(trace=trace, steps=steps, wall_ms=1000 * wall, tables=tables)
+
+
+def format_profile(name: str, prof: Dict, top: int) -> List[str]:
+    """The lines ``--profile`` prints for one model."""
+    lines = [f'profile {name}: {prof["steps"]} steps, {prof["wall_ms"]:.1f} ms per step; '
+             f'trace {prof["trace"]}']
+    for what, (busy_ms, rows) in prof['tables'].items():
+        lines.append(f'  {what}: {busy_ms:.1f} ms per step, '
+                     f'{100 * busy_ms / prof["wall_ms"]:.0f} % of the step')
+        lines.append(f'    {"name":48s} {"calls/step":>10s} {"ms/step":>9s} {"share":>6s}')
+        for key, calls, ms in rows[:top]:
+            lines.append(f'    {key[:48]:48s} {calls:10.1f} {ms:9.2f} '
+                         f'{100 * ms / busy_ms:5.1f}%')
+    return lines
+
+
+def git_commit() -> str:
+    """The checkout's short commit (``-dirty`` with uncommitted changes), or 'unknown'."""
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    try:
+        return subprocess.run(['git', 'describe', '--always', '--dirty'], cwd=root,
+                              capture_output=True, text=True, check=True,
+                              timeout=10).stdout.strip() or 'unknown'
+    except (OSError, subprocess.SubprocessError):
+        return 'unknown'
+
+
+def format_markdown(results: Dict[str, Dict], args, peak: Optional[float],
+                    device: str) -> List[str]:
+    """Rows of the GPU table in docs/en/benchmarks.md, for these results."""
+    commit = git_commit()
+    amp = 'bf16' if args.amp else 'fp32'
+    options = ', '.join([amp] + (['compile'] if args.compile else [])
+                        + (['channels-last'] if args.channels_last else []))
+    lines = ['| GPU | algorithm | batch | img/s | MFU | peak memory | commit |',
+             '| --- | --- | --- | --- | --- | --- | --- |']
+    for name, r in results.items():
+        mfu = f'{100 * r["gflop"] * r["img_s"] / (peak * 1e3):.1f} %' if peak else '-'
+        memory = f'{r["peak_mib"] / 1024:.1f} GiB' if 'peak_mib' in r else '-'
+        batch = f'{args.batch_size}' + (f' (max {r["max_batch"]})'
+                                        if r.get('max_batch') else '')
+        lines.append(f'| {device} | {name} ({options}) | {batch} | {r["img_s"]:.0f} | '
+                     f'{mfu} | {memory} | {commit} |')
+    return lines
 
 
 def find_max_batch(name: str, args, vocab: int) -> Optional[int]:
@@ -217,7 +327,7 @@ def find_max_batch(name: str, args, vocab: int) -> Optional[int]:
     def fits(batch_size: int) -> bool:
         try:
             probe = copy.copy(args)
-            probe.iters, probe.warmup = 1, 0
+            probe.iters, probe.warmup, probe.profile = 1, 0, None
             measure(name, probe, vocab, batch_size)
             return True
         except torch.cuda.OutOfMemoryError:
@@ -262,9 +372,16 @@ def main(argv=None):
     results = {}
     with DefaultScope.overwrite_default_scope('medvlp'):
         for name in args.models:
-            results[name] = measure(name, args, vocab=30001, batch_size=args.batch_size)
+            start = time.perf_counter()
+            results[name] = r = measure(name, args, vocab=30001, batch_size=args.batch_size)
             if args.find_max_batch:
-                results[name]['max_batch'] = find_max_batch(name, args, 30001)
+                r['max_batch'] = find_max_batch(name, args, 30001)
+            # a line per model as it ends, so a run stopped by a time limit keeps them
+            print(f'benchmark_train: {name} measured in {time.perf_counter() - start:.0f} s: '
+                  f'{r["step_ms"]:.1f} ms per step, {r["img_s"]:.1f} img/s, '
+                  f'{r["gflop"]:.2f} GFLOP/img'
+                  + (f', max batch {r["max_batch"]}' if r.get('max_batch') else ''),
+                  file=sys.stderr, flush=True)
     device = torch.cuda.get_device_name() if args.device.startswith('cuda') else 'CPU'
     img = next(iter(results.values()))['vit_px']
     print(f'machine: {machine_summary()}')  # the figures below depend on it
@@ -274,6 +391,11 @@ def main(argv=None):
           f'peak={peak or "-"} TFLOP/s, mean of {args.iters} steps after {args.warmup}')
     for line in format_table(results, args, peak):
         print(line)
+    if args.markdown:
+        print('\n'.join(format_markdown(results, args, peak, device)))
+    for name, r in results.items():
+        if 'profile' in r:
+            print('\n'.join(format_profile(name, r['profile'], args.top)))
     return results
 
 
