@@ -51,7 +51,7 @@ def _check_markdown(lines, rows):
         device, algorithm, batch, img_s, mfu, memory, commit = line.strip('|').split(' | ')
         assert (device.strip(), algorithm, batch, memory) == ('CPU', f'{name} (fp32)', '2',
                                                                 '-'), line
-        assert int(img_s) == round(float(cells[1])) and mfu == cells[4][:-1] + ' %', line
+        assert abs(int(img_s) - float(cells[1])) <= 0.55 and mfu == cells[4][:-1] + ' %', line
         assert re.fullmatch(r'[0-9a-f]{7,}(-dirty)?|unknown', commit.strip()), line
 
 
