@@ -102,10 +102,15 @@ def test_bad_options():
 
 
 # ------------------------------------------------------- the greyscale JPEG fast path
-def _grey_jpeg_bytes(path, **save_kwargs) -> bytes:
+def _grey_bytes(path, fmt: str, **save_kwargs) -> bytes:
+    """A real X-ray as a greyscale file of Pillow format ``fmt``, in memory."""
     buffer = io.BytesIO()
-    Image.open(path).convert('L').save(buffer, format='JPEG', **save_kwargs)
+    Image.open(path).convert('L').save(buffer, format=fmt, **save_kwargs)
     return buffer.getvalue()
+
+
+def _grey_jpeg_bytes(path, **save_kwargs) -> bytes:
+    return _grey_bytes(path, 'JPEG', **save_kwargs)
 
 
 def _pillow_grey(content: bytes) -> np.ndarray:
@@ -177,9 +182,7 @@ def test_jpeg_pixel_limit_is_checked_before_decoding(covid_images, tmp_path, mon
 # --------------------------------------------------------------- PGM
 def _grey_pgm_bytes(path) -> bytes:
     """A real X-ray as ``prepare_mimic_cxr.py --resized-format pgm`` stores it."""
-    buffer = io.BytesIO()
-    Image.open(path).convert('L').save(buffer, format='PPM')
-    return buffer.getvalue()
+    return _grey_bytes(path, 'PPM')
 
 
 def test_grey_pgm_is_read_without_a_decoder(covid_images, tmp_path):

@@ -38,7 +38,6 @@ import copy
 import gc
 import os
 import os.path as osp
-import subprocess
 import sys
 import time
 from typing import Dict, List, Optional
@@ -48,6 +47,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from torch.utils.flop_counter import FlopCounterMode
 
+from medvlp.benchmark.runner import code_version
 from medvlp.registry import MODELS
 from medvlp.utils import register_all_modules
 from medvlp.utils.host_sync import HostSyncCounter
@@ -289,28 +289,17 @@ def format_profile(name: str, prof: Dict, top: int) -> List[str]:
     return lines
 
 
-def git_commit() -> str:
-    """The checkout's short commit (``-dirty`` with uncommitted changes), or 'unknown'."""
-    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-    try:
-        return subprocess.run(['git', 'describe', '--always', '--dirty'], cwd=root,
-                              capture_output=True, text=True, check=True,
-                              timeout=10).stdout.strip() or 'unknown'
-    except (OSError, subprocess.SubprocessError):
-        return 'unknown'
-
-
 def format_markdown(results: Dict[str, Dict], args, peak: Optional[float],
                     device: str) -> List[str]:
     """Rows of the GPU table in docs/en/benchmarks.md, for these results."""
-    commit = git_commit()
+    commit = code_version(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
     amp = 'bf16' if args.amp else 'fp32'
     options = ', '.join([amp] + (['compile'] if args.compile else [])
                         + (['channels-last'] if args.channels_last else []))
     lines = ['| GPU | algorithm | batch | img/s | MFU | peak memory | commit |',
              '| --- | --- | --- | --- | --- | --- | --- |']
     for name, r in results.items():
-        mfu = f'{100 * r["gflop"] * r["img_s"] / (peak * 1e3):.1f} %' if peak else '-'
+        mfu = f'{mfu_percent(r, peak):.1f} %' if peak else '-'
         memory = f'{r["peak_mib"] / 1024:.1f} GiB' if 'peak_mib' in r else '-'
         batch = f'{args.batch_size}' + (f' (max {r["max_batch"]})'
                                         if r.get('max_batch') else '')
@@ -347,6 +336,11 @@ def find_max_batch(name: str, args, vocab: int) -> Optional[int]:
     return low
 
 
+def mfu_percent(result: Dict, peak: Optional[float]) -> Optional[float]:
+    """Achieved model FLOP/s of a result as a percentage of ``peak`` TFLOP/s, or None."""
+    return 100 * result['gflop'] * result['img_s'] / (peak * 1e3) if peak else None
+
+
 def format_table(results: Dict[str, Dict], args, peak: Optional[float]) -> List[str]:
     mae = results.get(MAE)
     head = (f'{"model":16s} {"step ms":>9s} {"img/s":>8s} {"GFLOP/img":>10s} '
@@ -356,7 +350,7 @@ def format_table(results: Dict[str, Dict], args, peak: Optional[float]) -> List[
         ratio = '-'
         if mae and name != MAE:
             ratio = f'{(r["step_ms"] / mae["step_ms"]) / (r["gflop"] / mae["gflop"]):.2f}'
-        mfu = f'{100 * r["gflop"] * r["img_s"] / (peak * 1e3):.1f}%' if peak else '-'
+        mfu = f'{mfu_percent(r, peak):.1f}%' if peak else '-'
         peak_mib = f'{r["peak_mib"]:.0f}' if 'peak_mib' in r else '-'
         max_batch = str(r['max_batch']) if r.get('max_batch') else '-'
         lines.append(f'{name:16s} {r["step_ms"]:9.1f} {r["img_s"]:8.1f} {r["gflop"]:10.2f} '
